@@ -1,0 +1,318 @@
+//! `ndm`: the Neural Drum Machine on the command line. Writes 32-bit float WAV files; progress
+//! and timing go to stderr, results (paths, JSON) to stdout. Exit code 1 with a one-line error
+//! for bad input.
+
+use clap::{Parser, Subcommand};
+use ndm_core::audio_file::{decode_file, write_wav};
+use ndm_core::control::SoundParams;
+use ndm_core::generate::{encode, generate, morph, variations, Encoded};
+use ndm_core::model::{configure_threads, default_model_dir, one_hot, ModelSet};
+use ndm_core::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "ndm", version, about = "Neural Drum Machine: generate drum one-shots with neural networks")]
+struct Cli {
+    /// Model set directory (default: $NDM_MODEL_DIR or the shipped assets/).
+    #[arg(long, global = true)]
+    model: Option<PathBuf>,
+    /// LibTorch intra-op threads.
+    #[arg(long, global = true, default_value_t = 1)]
+    threads: usize,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+/// Sound controls shared by several commands.
+#[derive(clap::Args, Clone)]
+struct Controls {
+    /// Drum class name (see `ndm info`).
+    #[arg(long, default_value = "kick")]
+    class: String,
+    /// Pad X (first principal axis), -1..1.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    x: f32,
+    /// Pad Y (second principal axis), -1..1.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    y: f32,
+    /// Fine (third principal axis), -1..1.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    fine: f32,
+    /// Pad range in standard deviations, 0.01..4.
+    #[arg(long, default_value_t = 2.0)]
+    range: f32,
+    /// Variation amount (prior standard deviations), 0..2.
+    #[arg(long, default_value_t = 0.0)]
+    variation: f32,
+    /// Seed of the variation.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Blend in other classes: NAME=WEIGHT, repeatable (the main class gets 1 − sum).
+    #[arg(long, value_parser = parse_blend)]
+    blend: Vec<(String, f32)>,
+    /// Output sample rate in Hz (default: the model's).
+    #[arg(long)]
+    rate: Option<u32>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Render one one-shot.
+    Render {
+        #[command(flatten)]
+        controls: Controls,
+        /// Output WAV file.
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+    /// Render a kit: N one-shots per class into DIR/<class>_<NNN>.wav.
+    Kit {
+        #[arg(long)]
+        out_dir: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        per_class: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Variation amount for the 2nd, 3rd, … sound of each class.
+        #[arg(long, default_value_t = 0.6)]
+        amount: f32,
+    },
+    /// Encode an audio file: print its latent position as JSON.
+    Encode {
+        input: PathBuf,
+        /// Class the sample belongs to (default: the class whose reconstruction is closest).
+        #[arg(long)]
+        class: Option<String>,
+    },
+    /// Encode then decode a file (the model's reconstruction).
+    Reconstruct {
+        input: PathBuf,
+        #[arg(short, long)]
+        out: PathBuf,
+        #[arg(long)]
+        class: Option<String>,
+    },
+    /// Variations around an encoded file.
+    Vary {
+        input: PathBuf,
+        #[arg(long, default_value_t = 8)]
+        count: usize,
+        #[arg(long, default_value_t = 0.5)]
+        amount: f32,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long)]
+        class: Option<String>,
+        #[arg(long)]
+        out_dir: PathBuf,
+    },
+    /// Sounds along the latent path between two encoded files.
+    Morph {
+        a: PathBuf,
+        b: PathBuf,
+        #[arg(long, default_value_t = 8)]
+        steps: usize,
+        #[arg(long)]
+        class: Option<String>,
+        #[arg(long)]
+        out_dir: PathBuf,
+    },
+    /// Print the model metadata.
+    Info,
+    /// Measure generation, encoding, real-time and load costs.
+    Bench {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 50)]
+        iterations: usize,
+    },
+}
+
+fn parse_blend(s: &str) -> std::result::Result<(String, f32), String> {
+    let (name, w) = s.split_once('=').ok_or("expected NAME=WEIGHT")?;
+    let w: f32 = w.parse().map_err(|_| format!("bad weight {w:?}"))?;
+    if !(0.0..=1.0).contains(&w) {
+        return Err(format!("weight {w} outside 0..1"));
+    }
+    Ok((name.to_owned(), w))
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("ndm: error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn class_index(model: &ModelSet, name: &str) -> Result<usize> {
+    model.meta().class_index(name).ok_or_else(|| Error::InvalidArgument {
+        what: "class",
+        reason: format!("{name:?} is not one of: {}", model.meta().classes.join(", ")),
+    })
+}
+
+fn params_from(model: &ModelSet, c: &Controls) -> Result<SoundParams> {
+    let main = class_index(model, &c.class)?;
+    let mut p = SoundParams::for_class(main);
+    let mut rest = 1.0;
+    for (name, w) in &c.blend {
+        let i = class_index(model, name)?;
+        p.class_weights[i] += *w;
+        rest -= *w;
+    }
+    if rest < 0.0 {
+        return Err(Error::InvalidArgument { what: "blend", reason: "weights sum above 1".into() });
+    }
+    p.class_weights[main] = p.class_weights[main] - 1.0 + rest;
+    for (v, name, lo, hi) in [(c.x, "x", -1.0, 1.0), (c.y, "y", -1.0, 1.0), (c.fine, "fine", -1.0, 1.0), (c.range, "range", 0.01, 4.0), (c.variation, "variation", 0.0, 2.0)] {
+        if !(lo..=hi).contains(&v) {
+            return Err(Error::InvalidArgument { what: "control", reason: format!("--{name} {v} is outside {lo}..{hi}") });
+        }
+    }
+    if let Some(r) = c.rate {
+        if !(8_000..=384_000).contains(&r) {
+            return Err(Error::InvalidArgument { what: "rate", reason: format!("{r} Hz is outside 8000..384000") });
+        }
+    }
+    Ok(SoundParams { x: c.x, y: c.y, fine: c.fine, range: c.range, variation: c.variation, seed: c.seed, ..p })
+}
+
+fn write(path: &Path, samples: &[f32], rate: u32, ms: f64) -> Result<()> {
+    write_wav(path, samples, rate)?;
+    println!("{}", path.display());
+    eprintln!("  {} ({:.1} ms, {:.2} s at {} Hz)", path.display(), ms, samples.len() as f64 / f64::from(rate), rate);
+    Ok(())
+}
+
+/// Encodes `input` under `class`, or under every class keeping the closest reconstruction.
+fn encode_file(model: &ModelSet, input: &Path, class: Option<&str>) -> Result<(Encoded, usize)> {
+    let audio = decode_file(input)?;
+    let n = model.meta().classes.len();
+    let candidates: Vec<usize> = match class {
+        Some(name) => vec![class_index(model, name)?],
+        None => (0..n).collect(),
+    };
+    let target = {
+        let at = ndm_core::dsp::resample(&audio.samples, audio.sample_rate, model.meta().sample_rate)?;
+        let start = ndm_core::dsp::onset(&at, model.meta().sample_rate);
+        ndm_core::dsp::window_from(&at, start, model.meta().n_samples)
+    };
+    let mut best: Option<(f32, Encoded, usize)> = None;
+    for ci in candidates {
+        let enc = encode(model, &audio, &one_hot(ci, n), 2.0)?;
+        let params = SoundParams { anchor: Some(enc.latent), x: enc.position[0], y: enc.position[1], fine: enc.position[2], ..SoundParams::for_class(ci) };
+        let sound = generate(model, &params, None)?;
+        let d = ndm_core::dsp::log_spectral_distance(&target, &sound.samples);
+        if best.as_ref().is_none_or(|b| d < b.0) {
+            best = Some((d, enc, ci));
+        }
+    }
+    let (_, enc, ci) = best.ok_or(Error::InvalidArgument { what: "class", reason: "none".into() })?;
+    Ok((enc, ci))
+}
+
+fn anchored(enc: &Encoded, class: usize) -> SoundParams {
+    SoundParams { anchor: Some(enc.latent), x: enc.position[0], y: enc.position[1], fine: enc.position[2], ..SoundParams::for_class(class) }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    configure_threads(cli.threads);
+    let dir = cli.model.clone().unwrap_or_else(default_model_dir);
+    if let Cmd::Bench { json, iterations } = cli.command {
+        let r = ndm_core::bench::run(&dir, iterations)?;
+        if json {
+            println!("{}", serde_json::to_string(&r).unwrap_or_default());
+        } else {
+            print_bench(&r);
+        }
+        return Ok(());
+    }
+    let t = Instant::now();
+    let model = ModelSet::load_dir(&dir)?;
+    eprintln!("model {} loaded from {} ({:.0} ms)", model.meta().name, model.source(), t.elapsed().as_secs_f64() * 1e3);
+    let meta = model.meta().clone();
+    match cli.command {
+        Cmd::Info => {
+            println!("name:        {}", meta.name);
+            println!("source:      {}", model.source());
+            println!("sample rate: {} Hz", meta.sample_rate);
+            println!("length:      {} samples ({:.3} s)", meta.n_samples, meta.duration_s());
+            println!("STFT:        n_fft {}, hop {}, {} Mel bands, {} frames", meta.n_fft, meta.hop, meta.n_mels, meta.n_frames);
+            println!("latent:      {}-d", meta.latent_dim);
+            println!("classes:     {}", meta.classes.join(", "));
+            if !meta.training.is_null() {
+                println!("training:    {}", meta.training);
+            }
+        }
+        Cmd::Render { controls, out } => {
+            let p = params_from(&model, &controls)?;
+            let s = generate(&model, &p, controls.rate)?;
+            write(&out, &s.samples, s.sample_rate, s.timing.total_ms())?;
+        }
+        Cmd::Kit { out_dir, per_class, seed, amount } => {
+            for (ci, name) in meta.classes.iter().enumerate() {
+                let base = SoundParams::for_class(ci);
+                for k in 0..per_class.max(1) {
+                    let p = if k == 0 { base } else { SoundParams { variation: amount, seed: seed.wrapping_add(k as u64), ..base } };
+                    let s = generate(&model, &p, None)?;
+                    write(&out_dir.join(format!("{name}_{k:03}.wav")), &s.samples, s.sample_rate, s.timing.total_ms())?;
+                }
+            }
+        }
+        Cmd::Encode { input, class } => {
+            let (enc, ci) = encode_file(&model, &input, class.as_deref())?;
+            let json = serde_json::json!({
+                "file": input.display().to_string(),
+                "class": meta.classes[ci],
+                "x": enc.position[0], "y": enc.position[1], "fine": enc.position[2],
+                "latent": enc.latent.to_vec(),
+            });
+            println!("{json}");
+        }
+        Cmd::Reconstruct { input, out, class } => {
+            let (enc, ci) = encode_file(&model, &input, class.as_deref())?;
+            let s = generate(&model, &anchored(&enc, ci), None)?;
+            write(&out, &s.samples, s.sample_rate, s.timing.total_ms())?;
+        }
+        Cmd::Vary { input, count, amount, seed, class, out_dir } => {
+            if !(0.0..=2.0).contains(&amount) {
+                return Err(Error::InvalidArgument { what: "amount", reason: format!("{amount} is outside 0..2") });
+            }
+            let (enc, ci) = encode_file(&model, &input, class.as_deref())?;
+            let stem = input.file_stem().and_then(|s| s.to_str()).unwrap_or("sample").to_owned();
+            for (k, p) in variations(&anchored(&enc, ci), count, amount, seed).iter().enumerate() {
+                let s = generate(&model, p, None)?;
+                write(&out_dir.join(format!("{stem}_var_{k:02}.wav")), &s.samples, s.sample_rate, s.timing.total_ms())?;
+            }
+        }
+        Cmd::Morph { a, b, steps, class, out_dir } => {
+            let (ea, ci) = encode_file(&model, &a, class.as_deref())?;
+            let (eb, _) = encode_file(&model, &b, Some(&meta.classes[ci]))?;
+            for (k, p) in morph(&ea.latent, &eb.latent, steps, &SoundParams::for_class(ci), &model).iter().enumerate() {
+                let s = generate(&model, p, None)?;
+                write(&out_dir.join(format!("morph_{k:02}.wav")), &s.samples, s.sample_rate, s.timing.total_ms())?;
+            }
+        }
+        Cmd::Bench { .. } => unreachable!("handled above"),
+    }
+    Ok(())
+}
+
+fn print_bench(r: &ndm_core::bench::BenchReport) {
+    println!("model: {} ({} iterations, medians)", r.model, r.iterations);
+    println!("{:<44} {:>10} {:>10}", "stage", "1 thread", "2 threads");
+    println!("{:<44} {:>8.2}ms {:>8.2}ms", "decoder (z, c -> log-Mel)", r.decoder_ms_1t, r.decoder_ms_2t);
+    println!("{:<44} {:>8.2}ms {:>8.2}ms", "MCNN inverter (log-Mel -> waveform)", r.inverter_ms_1t, r.inverter_ms_2t);
+    println!("{:<44} {:>8.2}ms", "post-processing", r.post_ms_1t);
+    println!("{:<44} {:>8.2}ms {:>8.2}ms", "whole generation of one one-shot", r.total_ms_1t, r.total_ms_2t);
+    println!("{:<44} {:>8.2}ms", "resampling to 48 kHz", r.resample_48k_ms);
+    println!("{:<44} {:>8.2}ms", "encoder (waveform -> z)", r.encoder_ms_1t);
+    println!("{:<44} {:>8.1}ms", "model load + validation + warm-up", r.load_ms);
+    for (n, f) in [(1, r.rt_fraction_1_voice), (16, r.rt_fraction_16_voices), (64, r.rt_fraction_64_voices)] {
+        println!("{:<44} {:>9.3}%", format!("audio thread, 512-sample block, {n} voices"), f * 100.0);
+    }
+    println!("{:<44} {:>8.0}MiB", "peak RSS", r.peak_rss_mib);
+}

@@ -1,0 +1,34 @@
+//! # ndm-core — the Neural Drum Machine engine
+//!
+//! Generates drum one-shots with a conditional Wasserstein autoencoder decoder and a multi-head
+//! convolutional (MCNN) spectrogram inverter, run through LibTorch (`tch`), after Aouameur,
+//! Esling, Hadjeres, "Neural Drum Machine", ICCC 2019 (arXiv 1907.02637) and Arık et al., "Fast
+//! Spectrogram Inversion using Multi-head Convolutional Neural Networks", 2018.
+//!
+//! - [`model`]: loading and validating the TorchScript model set (`assets/`).
+//! - [`control`]: pad/fine/range/variation controls → latent `z` and class weights.
+//! - [`generate`]: `z` → log-Mel → waveform → post-processing; encoding of a user's sample.
+//! - [`engine`]: the per-instance inference worker and its lock-free link to the audio thread.
+//! - [`voices`]: the allocation-free polyphonic one-shot player (audio thread).
+//! - [`audio_file`], [`dsp`]: file decoding/writing, onset, fades, resampling.
+//!
+//! No plugin or GUI code lives here: the CLI (`ndm`), the tests and the plugin all drive it.
+
+pub mod audio_file;
+pub mod bench;
+pub mod control;
+pub mod dsp;
+pub mod engine;
+pub mod error;
+pub mod generate;
+pub mod meta;
+pub mod model;
+pub mod voices;
+
+pub use control::{Latent, SoundParams};
+pub use engine::{Command, Engine, ModelSource, ModelState, Request, RtLink, Status};
+pub use error::{Error, Result};
+pub use generate::{generate, Sound};
+pub use meta::{ModelMeta, LATENT_DIM, MAX_CLASSES};
+pub use model::ModelSet;
+pub use voices::{PlaySettings, Voices, MAX_VOICES};
