@@ -69,6 +69,18 @@ pub fn test(root: &Path, extra: &[String]) -> Result<()> {
     libtorch::ensure(root)?;
     let python = venv::ensure(root)?;
     bundle::bundle(root, vec!["ndm-plugin".into(), "--release".into()])?;
+    // The CLI (the host tests compare the plugin with `ndm render`) and the standalone editor
+    // (the Xvfb screenshot test).
+    run(
+        Command::new("cargo").args(["build", "--release", "-p", "ndm-core", "--bin", "ndm"]),
+        "cargo build --bin ndm",
+    )?;
+    run(
+        Command::new("cargo").args([
+            "build", "--release", "-p", "ndm-plugin", "--features", "standalone", "--bin", "ndm-standalone",
+        ]),
+        "cargo build --bin ndm-standalone",
+    )?;
     let mut failures = Vec::new();
     let rust = run(
         Command::new("cargo")
