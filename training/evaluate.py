@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+"""Evaluate the exported model set on the validation split.
+
+    OMP_NUM_THREADS=1 python evaluate.py [--assets ../assets] [--classifier-minutes 3]
+
+Writes reports/eval.json, reports/report.md and PNG plots in reports/:
+- MCNN on the true log-Mel of validation sounds: log-Mel L1 (natural-log units) and
+  spectral convergence (STFT 1024/256) against the real sound;
+- encode -> decode -> MCNN on the same sounds (the full WAE path);
+- Griffin-Lim (32 and 100 iterations, momentum 0.99, from a mel pseudo-inverse) on the same
+  Mel spectrograms, timed in the same run and on the same (single) thread as the MCNN;
+- class accuracy of generated sounds: z ~ N(0, I) per class -> decoder -> MCNN -> a small
+  CNN classifier trained on REAL training recordings only (never on generated sounds).
+All modules are the exported TorchScript files of --assets.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from data import DrumData, augment, one_hot, peak_normalise  # noqa: E402
+from model import CLASSES, AudioConfig, MelFrontEnd, spectral_convergence  # noqa: E402
+
+EVAL_PEAK = 0.5  # validation sounds are peak-normalised to this (inside the training gain range)
+
+
+def audio_config(meta: dict) -> AudioConfig:
+    mm = meta["mel"]
+    return AudioConfig(sample_rate=meta["sample_rate"], n_fft=meta["n_fft"], hop=meta["hop"],
+                       n_mels=meta["n_mels"], n_frames=meta["n_frames"], f_min=mm["f_min"],
+                       f_max=mm["f_max"], log_floor=mm["log_floor"], norm_mean=mm["norm_mean"],
+                       norm_std=mm["norm_std"])
+
+
+class GriffinLim:
+    """Mel -> linear magnitude by a clamped pseudo-inverse, then fast Griffin-Lim
+    (Perraudin et al. 2013, momentum 0.99) with torch.stft/istft."""
+
+    def __init__(self, a: AudioConfig, fe: MelFrontEnd):
+        self.a = a
+        self.fe = fe
+        self.pinv = torch.linalg.pinv(fe.fb)
+        self.window = torch.hann_window(a.n_fft)
+
+    def magnitude(self, mel_norm: torch.Tensor) -> torch.Tensor:
+        logmel = mel_norm * self.a.norm_std + self.a.norm_mean
+        p = torch.clamp(torch.matmul(self.pinv, torch.exp(logmel)), min=0.0)
+        mag = torch.sqrt(p)
+        # STFT with center=True has T+1 frames for N = T*hop: repeat the last frame
+        return torch.cat([mag, mag[:, :, -1:]], dim=2)
+
+    def __call__(self, mel_norm: torch.Tensor, n_iter: int, momentum: float = 0.99) -> torch.Tensor:
+        a = self.a
+        mag = self.magnitude(mel_norm)
+        g = torch.Generator().manual_seed(0)
+        angles = torch.exp(2j * np.pi * torch.rand(mag.shape, generator=g))
+        tprev = torch.zeros_like(angles)
+        for _ in range(n_iter):
+            y = torch.istft(mag * angles, a.n_fft, a.hop, a.n_fft, self.window, center=True,
+                            length=a.n_samples)
+            rebuilt = torch.stft(y, a.n_fft, a.hop, a.n_fft, self.window, center=True,
+                                 pad_mode="reflect", return_complex=True)
+            angles = rebuilt - (momentum / (1 + momentum)) * tprev
+            tprev = rebuilt
+            angles = angles / (angles.abs() + 1e-16)
+        y = torch.istft(mag * angles, a.n_fft, a.hop, a.n_fft, self.window, center=True,
+                        length=a.n_samples)
+        return y.clamp(-1, 1)
+
+
+class Classifier(nn.Module):
+    def __init__(self, n_mels: int, n_classes: int):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3), nn.Linear(64, n_classes))
+
+    def forward(self, mel):
+        return self.net(mel.unsqueeze(1))
+
+
+def train_classifier(data: DrumData, fe: MelFrontEnd, minutes: float, seed: int = 0):
+    """Trained on REAL training recordings only (train split, no gain copies), augmented."""
+    torch.manual_seed(seed)
+    clf = Classifier(fe.fb.shape[0], len(CLASSES))
+    opt = torch.optim.Adam(clf.parameters(), lr=2e-3, weight_decay=1e-4)
+    gen = torch.Generator().manual_seed(seed)
+    idx_pool = data.train_real_idx
+    # class-balanced over real recordings
+    w = torch.zeros(len(data.label))
+    for c in range(len(CLASSES)):
+        sel = idx_pool[data.label[idx_pool] == c]
+        w[sel] = 1.0 / max(1, len(sel))
+    t0 = time.time(); step = 0
+    clf.train()
+    while time.time() - t0 < minutes * 60:
+        idx = torch.multinomial(w, 32, replacement=True, generator=gen)
+        with torch.no_grad():
+            mel = fe(augment(data.wav[idx], gen))
+        loss = F.cross_entropy(clf(mel), data.label[idx], label_smoothing=0.05)
+        opt.zero_grad(); loss.backward(); opt.step(); step += 1
+    clf.eval()
+    return clf, step
+
+
+def per_class_acc(pred: np.ndarray, lab: np.ndarray) -> dict:
+    return {c: float((pred[lab == i] == i).mean()) if (lab == i).any() else None
+            for i, c in enumerate(CLASSES)}
+
+
+def logmel_l1(fe, y, x):
+    return (fe.logmel(y) - fe.logmel(x)).abs().mean(dim=(1, 2))
+
+
+def timed(fn, items):
+    outs, ts = [], []
+    for it in items:
+        t = time.perf_counter()
+        outs.append(fn(it))
+        ts.append(time.perf_counter() - t)
+    return torch.cat(outs), float(np.median(ts)) * 1000, float(np.mean(ts)) * 1000
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--assets", default=os.path.join(HERE, "..", "assets"))
+    ap.add_argument("--data", default=os.path.join(HERE, "cache", "dataset.npz"))
+    ap.add_argument("--out", default=os.path.join(HERE, "reports"))
+    ap.add_argument("--classifier-minutes", type=float, default=4.0)
+    ap.add_argument("--n-gen", type=int, default=30, help="generated sounds per class")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    os.makedirs(args.out, exist_ok=True)
+    meta = json.load(open(os.path.join(args.assets, "model.json")))
+    a = audio_config(meta)
+    fe = MelFrontEnd(a)
+    dec = torch.jit.load(os.path.join(args.assets, "decoder.pt")).eval()
+    mcnn = torch.jit.load(os.path.join(args.assets, "mcnn.pt")).eval()
+    enc = torch.jit.load(os.path.join(args.assets, "encoder.pt")).eval()
+    data = DrumData(args.data)
+    vi = data.val_idx
+    x = peak_normalise(data.wav[vi], EVAL_PEAK)
+    lab = data.label[vi]
+    c = one_hot(lab)
+    res = dict(n_val=int(len(vi)), eval_peak=EVAL_PEAK, threads=torch.get_num_threads())
+    with torch.no_grad():
+        mel = fe(x)
+        # warm-up
+        mcnn(mel[:1]); dec(torch.zeros(1, meta["latent_dim"]), c[:1])
+        y_mcnn, mcnn_ms, mcnn_ms_mean = timed(lambda m: mcnn(m), mel.split(1))
+        z = enc(x, c)
+        mel_rec = dec(z, c)
+        y_wae = mcnn(mel_rec)
+        gl = GriffinLim(a, fe)
+        y_gl32, gl32_ms, _ = timed(lambda m: gl(m, 32), mel.split(1))
+        y_gl100, gl100_ms, _ = timed(lambda m: gl(m, 100), mel.split(1))
+        # GL upper bound of the mel representation (true magnitudes, same pinv)
+        methods = dict(mcnn_true_mel=y_mcnn, wae_encode_decode_mcnn=y_wae,
+                       griffin_lim_32=y_gl32, griffin_lim_100=y_gl100)
+        for k, y in methods.items():
+            sc = spectral_convergence(y, x)
+            l1 = logmel_l1(fe, y, x)
+            res[k] = dict(spectral_convergence=float(sc.mean()), logmel_l1=float(l1.mean()),
+                          spectral_convergence_median=float(sc.median()))
+        res["wae_mel_reconstruction_l1_normalised"] = float((mel_rec - mel).abs().mean())
+        res["wae_mel_reconstruction_l1_logmel"] = float((mel_rec - mel).abs().mean() * a.norm_std)
+        res["timing_ms_per_sound"] = dict(mcnn_median=mcnn_ms, mcnn_mean=mcnn_ms_mean,
+                                          griffin_lim_32_median=gl32_ms, griffin_lim_100_median=gl100_ms,
+                                          speedup_vs_gl32=gl32_ms / mcnn_ms, speedup_vs_gl100=gl100_ms / mcnn_ms)
+        # decoder+mcnn per sound
+        zz = torch.randn(1, meta["latent_dim"])
+        _, dm_ms, _ = timed(lambda cc: mcnn(dec(zz, cc)), [c[i:i + 1] for i in range(min(40, len(c)))])
+        res["timing_ms_per_sound"]["decoder_plus_mcnn_median"] = dm_ms
+
+    # classifier on real training recordings only
+    t0 = time.time()
+    clf, clf_steps = train_classifier(data, fe, args.classifier_minutes)
+    res["classifier"] = dict(steps=clf_steps, train_s=round(time.time() - t0, 1),
+                             trained_on="real training-split recordings only (no gain copies, no generated sounds)")
+    g = torch.Generator().manual_seed(123)
+    with torch.no_grad():
+        pv = clf(fe(x)).argmax(1).numpy()
+        res["classifier"]["val_real_accuracy"] = float((pv == lab.numpy()).mean())
+        res["classifier"]["val_real_per_class"] = per_class_acc(pv, lab.numpy())
+        pm = clf(fe(peak_normalise(y_mcnn, EVAL_PEAK))).argmax(1).numpy()
+        res["classifier"]["val_mcnn_resynth_accuracy"] = float((pm == lab.numpy()).mean())
+        gl_lab, gen_wavs, gen_mels = [], [], []
+        for i in range(len(CLASSES)):
+            zg = torch.randn(args.n_gen, meta["latent_dim"], generator=g)
+            cg = torch.zeros(args.n_gen, len(CLASSES)); cg[:, i] = 1.0
+            mg = dec(zg, cg)
+            gen_mels.append(mg)
+            gen_wavs.append(mcnn(mg))
+            gl_lab += [i] * args.n_gen
+        gen_wavs = torch.cat(gen_wavs); gen_mels = torch.cat(gen_mels); gl_lab = np.array(gl_lab)
+        pg = clf(fe(peak_normalise(gen_wavs, EVAL_PEAK))).argmax(1).numpy()
+        pgm = clf(gen_mels).argmax(1).numpy()
+    res["generated"] = dict(n_per_class=args.n_gen, prior="z ~ N(0, I), one-hot c",
+                            accuracy=float((pg == gl_lab).mean()),
+                            per_class=per_class_acc(pg, gl_lab),
+                            decoder_mel_accuracy=float((pgm == gl_lab).mean()),
+                            decoder_mel_per_class=per_class_acc(pgm, gl_lab),
+                            chance=1.0 / len(CLASSES))
+    # as the plugin uses the latent space: per-class PCA mean + axes from model.json
+    with torch.no_grad():
+        wavs2 = []
+        for i, cname in enumerate(CLASSES):
+            pc = meta["latent"]["per_class"][cname]
+            comps = torch.tensor(pc["components"]); std = torch.tensor(pc["std"])
+            coef = torch.randn(args.n_gen, len(std), generator=g) * std
+            zg = torch.tensor(pc["mean"]).unsqueeze(0) + coef @ comps
+            cg = torch.zeros(args.n_gen, len(CLASSES)); cg[:, i] = 1.0
+            wavs2.append(mcnn(dec(zg, cg)))
+        p2 = clf(fe(peak_normalise(torch.cat(wavs2), EVAL_PEAK))).argmax(1).numpy()
+    res["generated_class_pca"] = dict(prior="z = per-class PCA mean + N(0, std^2) along its axes (model.json)",
+                                      accuracy=float((p2 == gl_lab).mean()),
+                                      per_class=per_class_acc(p2, gl_lab))
+    conf = np.zeros((len(CLASSES), len(CLASSES)), dtype=int)
+    for t, p in zip(gl_lab, pg):
+        conf[t, p] += 1
+    res["generated"]["confusion"] = conf.tolist()
+    t = res["timing_ms_per_sound"]
+    res["done_criteria"] = dict(
+        mcnn_sc_below_gl32=res["mcnn_true_mel"]["spectral_convergence"] < res["griffin_lim_32"]["spectral_convergence"],
+        mcnn_10x_faster_than_gl32=t["speedup_vs_gl32"] >= 10,
+        every_class_above_chance_x3=all(v is not None and v > 3 / len(CLASSES)
+                                        for v in res["generated"]["per_class"].values()))
+    res["model"] = dict(name=meta["name"], n_mels=meta["n_mels"], training=meta.get("training"))
+    with open(os.path.join(args.out, "eval.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    plots(args.out, a, fe, x, lab, methods, mel, mel_rec, gen_mels, gen_wavs, gl_lab, enc, data, meta)
+    write_report(args.out, res, meta)
+    print(json.dumps({k: v for k, v in res.items() if k != "model"}, indent=1))
+
+
+def plots(out, a, fe, x, lab, methods, mel, mel_rec, gen_mels, gen_wavs, gl_lab, enc, data, meta):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    # pick one validation sound per class (where present)
+    picks = []
+    for i in range(len(CLASSES)):
+        w = torch.nonzero(lab == i).flatten()
+        if len(w):
+            picks.append(int(w[0]))
+    picks = picks[:6]
+    rows = ["real", "mcnn_true_mel", "wae_encode_decode_mcnn", "griffin_lim_32"]
+    fig, ax = plt.subplots(len(rows), len(picks), figsize=(3 * len(picks), 2.4 * len(rows)))
+    with torch.no_grad():
+        for j, p in enumerate(picks):
+            for r, name in enumerate(rows):
+                y = x[p:p + 1] if name == "real" else methods[name][p:p + 1]
+                ax[r, j].imshow(fe(y)[0].numpy(), origin="lower", aspect="auto", vmin=-1.5, vmax=3)
+                ax[r, j].set_title(f"{CLASSES[int(lab[p])]}: {name}", fontsize=7)
+                ax[r, j].axis("off")
+    fig.tight_layout(); fig.savefig(os.path.join(out, "spectrograms_val.png"), dpi=80); plt.close(fig)
+
+    fig, ax = plt.subplots(len(picks), 1, figsize=(10, 1.6 * len(picks)))
+    tt = np.arange(a.n_samples) / a.sample_rate
+    for j, p in enumerate(picks):
+        ax[j].plot(tt, x[p].numpy(), lw=0.5, label="real")
+        ax[j].plot(tt, methods["mcnn_true_mel"][p].numpy(), lw=0.5, alpha=0.7, label="MCNN(true mel)")
+        ax[j].plot(tt, methods["wae_encode_decode_mcnn"][p].numpy(), lw=0.5, alpha=0.6, label="enc-dec-MCNN")
+        ax[j].set_ylabel(CLASSES[int(lab[p])], fontsize=7)
+    ax[0].legend(fontsize=7, loc="upper right")
+    fig.tight_layout(); fig.savefig(os.path.join(out, "waveforms_val.png"), dpi=80); plt.close(fig)
+
+    n_gen = int((gl_lab == 0).sum())
+    fig, ax = plt.subplots(3, len(CLASSES), figsize=(2 * len(CLASSES), 5.5))
+    for i in range(len(CLASSES)):
+        for r in range(3):
+            ax[r, i].imshow(gen_mels[i * n_gen + r].numpy(), origin="lower", aspect="auto", vmin=-1.5, vmax=3)
+            ax[r, i].axis("off")
+        ax[0, i].set_title(CLASSES[i], fontsize=7)
+    fig.suptitle("generated (z ~ N(0,I)) decoder log-Mel, per class", fontsize=9)
+    fig.tight_layout(); fig.savefig(os.path.join(out, "generated_mels.png"), dpi=80); plt.close(fig)
+
+    idx = data.train_real_idx
+    with torch.no_grad():
+        codes = torch.cat([enc(data.wav[i], one_hot(data.label[i])) for i in torch.split(idx, 64)]).numpy()
+    gp = meta["latent"]["global"]
+    P = (codes - np.array(gp["mean"])) @ np.array(gp["components"]).T
+    labels = data.label[idx].numpy()
+    fig, ax = plt.subplots(1, 2, figsize=(12, 5.5))
+    cmap = plt.get_cmap("tab20")
+    for i, cname in enumerate(CLASSES):
+        s = labels == i
+        ax[0].scatter(P[s, 0], P[s, 1], s=8, color=cmap(i), label=cname)
+        ax[1].scatter(P[s, 0], P[s, 2], s=8, color=cmap(i), label=cname)
+    ax[0].set_xlabel("PC1"); ax[0].set_ylabel("PC2"); ax[1].set_xlabel("PC1"); ax[1].set_ylabel("PC3")
+    ax[1].legend(fontsize=7, markerscale=2)
+    fig.suptitle("training-set latent codes (encoder), global PCA, coloured by class")
+    fig.tight_layout(); fig.savefig(os.path.join(out, "latent_pca.png"), dpi=80); plt.close(fig)
+
+
+def write_report(out, res, meta):
+    tr = meta.get("training") or {}
+    t = res["timing_ms_per_sound"]
+    L = []
+    L.append(f"# Neural Drum Machine — evaluation report ({meta['name']})\n")
+    L.append(f"Validation split: {res['n_val']} sounds (held out by recording_group; Glen MacArthur kits "
+             f"all on the training side), peak-normalised to {res['eval_peak']}. All timings on "
+             f"{res['threads']} thread, exported TorchScript.\n")
+    L.append("## Training\n")
+    L.append(f"- command: `{tr.get('command')}`")
+    if tr:
+        w, m = tr.get("wae", {}), tr.get("mcnn", {})
+        L.append(f"- WAE: {w.get('steps')} steps (~{w.get('epochs')} epochs of the train split at batch 32), "
+                 f"wall {w.get('wall_s')} s, final {w.get('final')}")
+        L.append(f"- MCNN: {m.get('steps')} steps total ({m.get('finetune_steps')} of them fine-tuning on WAE "
+                 f"outputs), wall {m.get('wall_s')} s, final {m.get('final')}, final fine-tune {m.get('final_finetune')}")
+        L.append(f"- data set sha1 {tr.get('dataset_sha1')}, {tr.get('n_train_items')} train items "
+                 f"(incl. gain copies), {tr.get('n_val_items')} val items")
+        ex = tr.get("export", {})
+        if "timing_1thread" in ex:
+            L.append(f"- export timing (1 thread, B=1): {ex['timing_1thread']}")
+    L.append("\n## Reconstruction on the validation split\n")
+    L.append("| method | spectral convergence (mean) | SC (median) | log-Mel L1 (ln units) | ms per sound |")
+    L.append("|---|---|---|---|---|")
+    tm = dict(mcnn_true_mel=t["mcnn_median"], griffin_lim_32=t["griffin_lim_32_median"],
+              griffin_lim_100=t["griffin_lim_100_median"], wae_encode_decode_mcnn=None)
+    for k in ["mcnn_true_mel", "griffin_lim_32", "griffin_lim_100", "wae_encode_decode_mcnn"]:
+        r = res[k]
+        ms = "" if tm[k] is None else f"{tm[k]:.2f}"
+        L.append(f"| {k} | {r['spectral_convergence']:.4f} | {r['spectral_convergence_median']:.4f} | "
+                 f"{r['logmel_l1']:.4f} | {ms} |")
+    L.append(f"\nMCNN speed-up vs GL-32: {t['speedup_vs_gl32']:.1f}x, vs GL-100: {t['speedup_vs_gl100']:.1f}x; "
+             f"decoder+MCNN: {t['decoder_plus_mcnn_median']:.2f} ms per sound.")
+    L.append(f"WAE log-Mel reconstruction L1 (normalised units): {res['wae_mel_reconstruction_l1_normalised']:.4f}\n")
+    g = res["generated"]; cl = res["classifier"]
+    L.append("## Class accuracy of generated sounds\n")
+    L.append(f"Classifier: small CNN trained {cl['steps']} steps on {cl['trained_on']}; accuracy on REAL "
+             f"validation sounds {cl['val_real_accuracy']:.3f}, on MCNN resynthesised validation sounds "
+             f"{cl['val_mcnn_resynth_accuracy']:.3f}.\n")
+    L.append(f"Generated: {g['n_per_class']} per class, {g['prior']} -> decoder -> MCNN -> classifier. "
+             f"Overall {g['accuracy']:.3f} (chance {g['chance']:.3f}); on the decoder's log-Mel directly "
+             f"{g['decoder_mel_accuracy']:.3f}.\n")
+    g2 = res["generated_class_pca"]
+    L.append(f"Sampling as the plugin does (per-class PCA mean and axes of model.json): overall "
+             f"{g2['accuracy']:.3f}.\n")
+    L.append("| class | generated, N(0,I) (audio) | generated, N(0,I) (decoder mel) | generated, class PCA (audio) | real val |")
+    L.append("|---|---|---|---|---|")
+    for c in CLASSES:
+        rv = cl["val_real_per_class"].get(c)
+        L.append(f"| {c} | {g['per_class'][c]:.2f} | {g['decoder_mel_per_class'][c]:.2f} | "
+                 f"{g2['per_class'][c]:.2f} | {'' if rv is None else f'{rv:.2f}'} |")
+    L.append("\n## Done criteria\n")
+    for k, v in res["done_criteria"].items():
+        L.append(f"- {k}: {'PASS' if v else 'FAIL'}")
+    L.append("\n## Plots\n")
+    for p, cap in [("spectrograms_val.png", "real vs MCNN(true mel) vs encode-decode-MCNN vs GL-32 (log-Mel)"),
+                   ("waveforms_val.png", "waveforms"), ("generated_mels.png", "decoder samples from the prior"),
+                   ("latent_pca.png", "latent PCA of the training codes")]:
+        L.append(f"![{cap}]({p})\n")
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write("\n".join(L) + "\n")
+
+
+if __name__ == "__main__":
+    main()

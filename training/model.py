@@ -1,0 +1,410 @@
+"""Models of the Neural Drum Machine (training side).
+
+- MelFrontEnd: waveform [B,N] -> normalised log-Mel [B,n_mels,T] (TorchScript-able).
+- Encoder (WAE): (wav [B,N], c [B,C]) -> z [B,latent]; contains its own MelFrontEnd.
+  `encode_mel` takes the normalised log-Mel directly (used in training).
+- Decoder (WAE): (z [B,latent], c [B,C]) -> normalised log-Mel [B,n_mels,T].
+  c is a class WEIGHT vector (one-hot or a mix); used as input and as FiLM conditioning.
+- MCNN (Arik et al. 2018): normalised log-Mel -> waveform [B,N] in [-1,1]; several heads of
+  transposed convolutions (fused into grouped convolutions), summed with trainable per-head
+  scalars, then a scaled softsign. Optionally (the default in train.py) one more head works
+  at the frame rate and makes its output by iSTFT (SpectralHead: mel pseudo-inverse magnitude
+  prior + learned residual, phase from integrated per-frame increments); it is added to the
+  sum. The pure transposed-conv MCNN did not get its spectral convergence below ~0.9 in the
+  CPU budget here; the spectral head converges much faster.
+- Losses: MMD with an inverse multiquadratic kernel (WAE-MMD, Tolstikhin et al. 2018, used by
+  the NDM paper §3), multi-resolution STFT loss (spectral convergence + log magnitude).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import List, Optional
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+CLASSES = ["kick", "snare", "clap", "hihat_closed", "hihat_open", "tom", "crash", "ride",
+           "rim", "hand_drum", "metal_shaker"]
+
+
+@dataclass
+class AudioConfig:
+    sample_rate: int = 22050
+    n_fft: int = 1024
+    hop: int = 256
+    n_mels: int = 80
+    n_frames: int = 86
+    f_min: float = 0.0
+    f_max: float = 11025.0
+    log_floor: float = 1e-5
+    norm_mean: float = -5.0   # replaced by data statistics in train.py
+    norm_std: float = 3.0
+
+    @property
+    def n_samples(self) -> int:
+        return self.n_frames * self.hop
+
+
+@dataclass
+class ModelConfig:
+    latent_dim: int = 64
+    n_classes: int = 11
+    enc_width: int = 256
+    dec_width: int = 192
+    dec_blocks: int = 1          # residual blocks per resolution
+    mcnn_heads: int = 6
+    mcnn_width: int = 128        # channels of a head's first layer
+    mcnn_min_width: int = 8
+    mcnn_kernel: int = 8         # transposed conv kernel of the stride-2 layers
+    mcnn_strides: List[int] = field(default_factory=lambda: [2, 2, 2, 2, 4, 4])
+    mcnn_spec_width: int = 0     # >0: add a frame-rate iSTFT head of this width
+    mcnn_spec_blocks: int = 3
+
+
+# ------------------------------------------------------------------ mel
+
+
+def mel_filterbank(sr: int, n_fft: int, n_mels: int, f_min: float, f_max: float) -> np.ndarray:
+    """Slaney-style mel filterbank (like librosa default, norm='slaney'), [n_mels, n_fft//2+1]."""
+    def hz_to_mel(f):
+        f = np.asanyarray(f, dtype=np.float64)
+        f_sp = 200.0 / 3
+        mels = f / f_sp
+        min_log_hz = 1000.0
+        min_log_mel = min_log_hz / f_sp
+        logstep = np.log(6.4) / 27.0
+        return np.where(f >= min_log_hz, min_log_mel + np.log(np.maximum(f, 1e-10) / min_log_hz) / logstep, mels)
+
+    def mel_to_hz(m):
+        m = np.asanyarray(m, dtype=np.float64)
+        f_sp = 200.0 / 3
+        freqs = f_sp * m
+        min_log_hz = 1000.0
+        min_log_mel = min_log_hz / f_sp
+        logstep = np.log(6.4) / 27.0
+        return np.where(m >= min_log_mel, min_log_hz * np.exp(logstep * (m - min_log_mel)), freqs)
+
+    n_freq = n_fft // 2 + 1
+    fftfreqs = np.linspace(0, sr / 2, n_freq)
+    mel_f = mel_to_hz(np.linspace(hz_to_mel(f_min), hz_to_mel(f_max), n_mels + 2))
+    fdiff = np.diff(mel_f)
+    ramps = mel_f[:, None] - fftfreqs[None, :]
+    weights = np.zeros((n_mels, n_freq))
+    for i in range(n_mels):
+        lower = -ramps[i] / fdiff[i]
+        upper = ramps[i + 2] / fdiff[i + 1]
+        weights[i] = np.maximum(0, np.minimum(lower, upper))
+    enorm = 2.0 / (mel_f[2:n_mels + 2] - mel_f[:n_mels])
+    weights *= enorm[:, None]
+    return weights.astype(np.float32)
+
+
+class MelFrontEnd(nn.Module):
+    """wav [B,N] -> normalised log-Mel [B,n_mels,n_frames]. STFT: hann window, centred
+    (reflect padding), first n_frames frames kept."""
+
+    def __init__(self, a: AudioConfig):
+        super().__init__()
+        self.n_fft = a.n_fft
+        self.hop = a.hop
+        self.n_frames = a.n_frames
+        self.log_floor = float(a.log_floor)
+        self.norm_mean = float(a.norm_mean)
+        self.norm_std = float(a.norm_std)
+        self.register_buffer("window", torch.hann_window(a.n_fft), persistent=True)
+        self.register_buffer("fb", torch.from_numpy(mel_filterbank(a.sample_rate, a.n_fft, a.n_mels,
+                                                                   a.f_min, a.f_max)), persistent=True)
+
+    def set_norm(self, mean: float, std: float):
+        self.norm_mean = float(mean)
+        self.norm_std = float(std)
+
+    def power(self, wav: torch.Tensor) -> torch.Tensor:
+        spec = torch.stft(wav, self.n_fft, self.hop, self.n_fft, self.window, center=True,
+                          pad_mode="reflect", return_complex=True)
+        p = spec.real * spec.real + spec.imag * spec.imag
+        return p[:, :, : self.n_frames]
+
+    def logmel(self, wav: torch.Tensor) -> torch.Tensor:
+        mel = torch.matmul(self.fb, self.power(wav))
+        return torch.log(torch.clamp(mel, min=self.log_floor))
+
+    def forward(self, wav: torch.Tensor) -> torch.Tensor:
+        return (self.logmel(wav) - self.norm_mean) / self.norm_std
+
+
+# ------------------------------------------------------------------ WAE
+
+
+class FiLMResBlock(nn.Module):
+    def __init__(self, ch: int, n_classes: int, dilation: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv1d(ch, ch, 3, padding=dilation, dilation=dilation)
+        self.conv2 = nn.Conv1d(ch, ch, 3, padding=1)
+        self.film = nn.Linear(n_classes, 2 * ch)
+        self.norm = nn.GroupNorm(8, ch)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        g, b = self.film(c).unsqueeze(-1).chunk(2, dim=1)
+        h = self.norm(x) * (1.0 + g) + b
+        h = self.conv1(F.leaky_relu(h, 0.2))
+        h = self.conv2(F.leaky_relu(h, 0.2))
+        return x + h
+
+
+class Encoder(nn.Module):
+    def __init__(self, a: AudioConfig, m: ModelConfig):
+        super().__init__()
+        self.front = MelFrontEnd(a)
+        w = m.enc_width
+        C = m.n_classes
+        self.inp = nn.Conv1d(a.n_mels + C, w, 3, padding=1)
+        self.down = nn.ModuleList([nn.Conv1d(w, w, 4, stride=2, padding=1) for _ in range(3)])
+        self.blocks = nn.ModuleList([FiLMResBlock(w, C, d) for d in (1, 2, 1)])
+        t = a.n_frames
+        for _ in range(3):
+            t = (t + 2 - 4) // 2 + 1
+        self.t_out = t
+        self.out = nn.Linear(w * t + C, m.latent_dim)
+
+    def encode_mel(self, mel: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        cb = c.unsqueeze(-1).expand(c.shape[0], c.shape[1], mel.shape[2])
+        h = self.inp(torch.cat([mel, cb], dim=1))
+        for i in range(3):
+            h = self.blocks[i](h, c)
+            h = self.down[i](F.leaky_relu(h, 0.2))
+        h = F.leaky_relu(h, 0.2).flatten(1)
+        return self.out(torch.cat([h, c], dim=1))
+
+    def forward(self, wav: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        return self.encode_mel(self.front(wav), c)
+
+
+class Decoder(nn.Module):
+    def __init__(self, a: AudioConfig, m: ModelConfig):
+        super().__init__()
+        w = m.dec_width
+        C = m.n_classes
+        self.w = w
+        self.t0 = 11  # 11 -> 22 -> 44 -> 88, cropped to 86
+        self.n_frames = a.n_frames
+        self.fc = nn.Linear(m.latent_dim + C, w * self.t0)
+        self.ups = nn.ModuleList([nn.ConvTranspose1d(w, w, 4, stride=2, padding=1) for _ in range(3)])
+        blocks = []
+        for _ in range(3):
+            for j in range(m.dec_blocks):
+                blocks.append(FiLMResBlock(w, C, 1 if j % 2 == 0 else 3))
+        self.blocks = nn.ModuleList(blocks)
+        self.nb = m.dec_blocks
+        self.out = nn.Conv1d(w, a.n_mels, 3, padding=1)
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        h = self.fc(torch.cat([z, c], dim=1)).view(z.shape[0], self.w, self.t0)
+        k = 0
+        for i, up in enumerate(self.ups):
+            h = up(F.leaky_relu(h, 0.2))
+            for j in range(self.nb):
+                h = self.blocks[k](h, c)
+                k += 1
+        h = self.out(F.leaky_relu(h, 0.2))
+        return h[:, :, : self.n_frames]
+
+
+def imq_mmd(z: torch.Tensor, prior: torch.Tensor, scales=(0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)) -> torch.Tensor:
+    """Unbiased MMD^2 with a sum of inverse multiquadratic kernels k(x,y)=C/(C+|x-y|^2),
+    C = 2 d s (Tolstikhin et al. 2018)."""
+    n, d = z.shape
+    zz = torch.cdist(z, z).pow(2)
+    pp = torch.cdist(prior, prior).pow(2)
+    zp = torch.cdist(z, prior).pow(2)
+    off = 1.0 - torch.eye(n, device=z.device)
+    stat = z.new_zeros(())
+    for s in scales:
+        Cc = 2.0 * d * s
+        kzz = Cc / (Cc + zz)
+        kpp = Cc / (Cc + pp)
+        kzp = Cc / (Cc + zp)
+        stat = stat + ((kzz * off).sum() + (kpp * off).sum()) / (n * (n - 1)) - 2.0 * kzp.mean()
+    return stat
+
+
+# ------------------------------------------------------------------ MCNN
+
+
+def pointwise(x: torch.Tensor, w: torch.Tensor, b: Optional[torch.Tensor]) -> torch.Tensor:
+    """A kernel-1 Conv1d (weight w [out,in,1]) as a matmul: PyTorch runs 1x1 Conv1d on a slow
+    non-oneDNN path."""
+    y = torch.matmul(w.squeeze(-1), x)
+    if b is not None:
+        y = y + b.unsqueeze(-1)
+    return y
+
+
+class ConvNeXt1d(nn.Module):
+    def __init__(self, ch: int, k: int = 7):
+        super().__init__()
+        self.dw = nn.Conv1d(ch, ch, k, padding=k // 2, groups=ch)
+        self.norm = nn.GroupNorm(1, ch)
+        self.pw1 = nn.Conv1d(ch, 2 * ch, 1)
+        self.pw2 = nn.Conv1d(2 * ch, ch, 1)
+        self.gamma = nn.Parameter(torch.full((1, ch, 1), 0.1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = pointwise(F.gelu(pointwise(self.norm(self.dw(x)), self.pw1.weight, self.pw1.bias)),
+                      self.pw2.weight, self.pw2.bias)
+        return x + self.gamma * h
+
+
+class SpectralHead(nn.Module):
+    """Frame-rate head (Vocos-like): ConvNeXt blocks at the mel frame rate predict the STFT
+    (n_fft, hop of the contract) as a log-magnitude residual over the mel pseudo-inverse and a
+    per-frame phase increment (integrated by cumsum); torch.istft makes the waveform."""
+
+    def __init__(self, a: AudioConfig, width: int, n_blocks: int):
+        super().__init__()
+        self.n_fft = a.n_fft
+        self.hop = a.hop
+        self.n_bins = a.n_fft // 2 + 1
+        self.n_samples = a.n_samples
+        self.inp = nn.Conv1d(a.n_mels, width, 7, padding=3)
+        self.blocks = nn.ModuleList([ConvNeXt1d(width) for _ in range(n_blocks)])
+        self.norm = nn.GroupNorm(1, width)
+        self.out = nn.Conv1d(width, 2 * self.n_bins, 1)
+        with torch.no_grad():
+            self.out.weight.mul_(0.1)
+            self.out.bias.zero_()
+            self.out.bias[: self.n_bins].fill_(-4.0)
+        self.register_buffer("window", torch.hann_window(a.n_fft), persistent=False)
+        # magnitude prior: the clamped pseudo-inverse of the mel filterbank applied to the
+        # de-normalised mel power; the network predicts a log-magnitude residual on top.
+        fb = torch.from_numpy(mel_filterbank(a.sample_rate, a.n_fft, a.n_mels, a.f_min, a.f_max))
+        self.register_buffer("pinv", torch.linalg.pinv(fb), persistent=False)
+        self.norm_mean = float(a.norm_mean)
+        self.norm_std = float(a.norm_std)
+        self.out.bias.data[: self.n_bins].zero_()
+        with torch.no_grad():
+            self.out.weight[self.n_bins:].mul_(0.1)
+        # phase prior: every bin advances by its centre frequency per hop (2*pi*k*hop/n_fft,
+        # wrapped); the network predicts the deviation, integrated over frames (cumsum), so a
+        # steady partial between bins is a constant output.
+        adv = torch.remainder(2.0 * math.pi * torch.arange(self.n_bins).float() * a.hop / a.n_fft,
+                              2.0 * math.pi)
+        self.register_buffer("advance", adv.view(1, -1, 1), persistent=False)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        h = self.inp(mel)
+        for blk in self.blocks:
+            h = blk(h)
+        o = pointwise(self.norm(h), self.out.weight, self.out.bias)
+        power = torch.matmul(self.pinv, torch.exp(mel * self.norm_std + self.norm_mean))
+        base = 0.5 * torch.log(torch.clamp(power, min=1e-10))
+        logmag = base + o[:, : self.n_bins]
+        phase = torch.cumsum(self.advance + o[:, self.n_bins:], dim=2)
+        mag = torch.exp(torch.clamp(logmag, max=8.0))
+        re = mag * torch.cos(phase)
+        im = mag * torch.sin(phase)
+        # centred STFT of N = T*hop samples has T+1 frames: repeat the last one
+        re = torch.cat([re, re[:, :, -1:]], dim=2)
+        im = torch.cat([im, im[:, :, -1:]], dim=2)
+        n = mel.shape[2] * self.hop
+        return torch.istft(torch.complex(re, im), self.n_fft, self.hop, self.n_fft, self.window,
+                           center=True, length=n)
+
+
+class MCNN(nn.Module):
+    """Multi-head CNN inverter (Arik et al. 2018). Heads are fused: layer l of all heads is
+    one grouped transposed convolution (groups=heads). Layer 0 is a dense Conv1d from the mel
+    bins to heads*width at frame rate, then transposed convolutions whose strides multiply to
+    the hop (e.g. 2,2,2,2,4,4; kernel = 2*stride or more), ELU between layers. Output:
+    softsign(scale * sum_h alpha_h * head_h).
+    Optional (mcnn_spec_width > 0): one more head, a frame-rate SpectralHead (ConvNeXt +
+    iSTFT), added to the sum; the result is clamped to [-1, 1]."""
+
+    def __init__(self, a: AudioConfig, m: ModelConfig):
+        super().__init__()
+        H = m.mcnn_heads
+        self.H = H
+        self.hop = a.hop
+        self.n_samples = a.n_samples
+        strides = list(m.mcnn_strides)
+        assert int(np.prod(strides)) == a.hop, (strides, a.hop)
+        widths = [m.mcnn_width]
+        for _ in range(len(strides) - 1):
+            widths.append(max(m.mcnn_min_width, widths[-1] // 2))
+        widths.append(1)
+        self.widths = widths
+        assert H > 0 or m.mcnn_spec_width > 0, "MCNN needs conv heads or a spectral head"
+        self.use_conv = H > 0
+        self.inp = nn.Conv1d(a.n_mels, max(H, 1) * widths[0], 3, padding=1) if H > 0 else None
+        ups = []
+        for i, s in enumerate(strides):
+            if H == 0:
+                break
+            k = max(m.mcnn_kernel, 2 * s) if i < len(strides) - 1 else 2 * s
+            ups.append(nn.ConvTranspose1d(H * widths[i], H * widths[i + 1], k, stride=s,
+                                          padding=(k - s) // 2, groups=H))
+        self.ups = nn.ModuleList(ups)
+        self.alpha = nn.Parameter(torch.ones(max(H, 1)) / max(H, 1))
+        self.scale = nn.Parameter(torch.tensor(1.0))
+        self.use_spec = m.mcnn_spec_width > 0
+        self.spec = SpectralHead(a, m.mcnn_spec_width, m.mcnn_spec_blocks) if self.use_spec else None
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        y = torch.zeros(mel.shape[0], mel.shape[2] * self.hop, dtype=mel.dtype, device=mel.device)
+        inp = self.inp
+        if inp is not None:
+            h = inp(mel)
+            for up in self.ups:
+                h = up(F.elu(h))
+            y = (h * self.alpha.view(1, -1, 1)).sum(1)
+            y = self.scale * y
+            y = y / (1.0 + y.abs())
+        spec = self.spec
+        if spec is not None:
+            y = torch.clamp(y + spec(mel), -1.0, 1.0)
+        return y[:, : self.n_samples]
+
+
+# ------------------------------------------------------------------ losses
+
+
+class MultiResSTFTLoss(nn.Module):
+    def __init__(self, ffts=(256, 512, 1024, 2048), per_item: bool = False):
+        super().__init__()
+        self.ffts = list(ffts)
+        self.per_item = per_item
+        for n in self.ffts:
+            self.register_buffer(f"win{n}", torch.hann_window(n))
+
+    def mag(self, x: torch.Tensor, n: int) -> torch.Tensor:
+        s = torch.stft(x, n, n // 4, n, getattr(self, f"win{n}"), center=True, return_complex=True)
+        return torch.sqrt(s.real ** 2 + s.imag ** 2 + 1e-7)
+
+    def forward(self, y: torch.Tensor, x: torch.Tensor):
+        sc = 0.0
+        lm = 0.0
+        for n in self.ffts:
+            Y = self.mag(y, n)
+            X = self.mag(x, n)
+            if self.per_item:  # mean of per-sound SC (the evaluation metric); full-length sounds
+                sc = sc + (torch.linalg.norm((X - Y).flatten(1), dim=1) /
+                           (torch.linalg.norm(X.flatten(1), dim=1) + 1e-3)).mean()
+            else:  # batch-level spectral convergence (robust to near-silent crops)
+                sc = sc + torch.linalg.norm(X - Y) / (torch.linalg.norm(X) + 1e-7)
+            lm = lm + F.l1_loss(torch.log(Y), torch.log(X))
+        return sc / len(self.ffts), lm / len(self.ffts)
+
+
+def spectral_convergence(y: torch.Tensor, x: torch.Tensor, n_fft: int = 1024, hop: int = 256) -> torch.Tensor:
+    """Per-item ||S_x - S_y||_F / ||S_x||_F on STFT magnitudes (n_fft 1024, hop 256)."""
+    w = torch.hann_window(n_fft)
+    X = torch.stft(x, n_fft, hop, n_fft, w, center=True, return_complex=True).abs()
+    Y = torch.stft(y, n_fft, hop, n_fft, w, center=True, return_complex=True).abs()
+    return torch.linalg.norm((X - Y).flatten(1), dim=1) / (torch.linalg.norm(X.flatten(1), dim=1) + 1e-8)
+
+
+def count_params(m: nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())

@@ -1,0 +1,100 @@
+"""Shapes of every module (small configurations)."""
+import torch
+
+from data import augment
+from model import (AudioConfig, Decoder, Encoder, MCNN, MelFrontEnd, ModelConfig,
+                   MultiResSTFTLoss, imq_mmd, spectral_convergence)
+
+
+def small():
+    a = AudioConfig()
+    m = ModelConfig(enc_width=32, dec_width=32, mcnn_heads=2, mcnn_width=16)
+    return a, m
+
+
+def test_contract_constants():
+    a = AudioConfig()
+    assert a.n_samples == 22016 == a.n_frames * a.hop
+    assert (a.sample_rate, a.n_fft, a.hop, a.n_frames) == (22050, 1024, 256, 86)
+
+
+def test_frontend_shape():
+    a, m = small()
+    fe = MelFrontEnd(a)
+    y = fe(torch.randn(3, a.n_samples) * 0.1)
+    assert y.shape == (3, a.n_mels, a.n_frames)
+    assert torch.isfinite(y).all()
+    # silence hits the log floor
+    s = fe.logmel(torch.zeros(1, a.n_samples))
+    assert torch.allclose(s, torch.full_like(s, float(torch.log(torch.tensor(a.log_floor)))))
+
+
+def test_wae_shapes_and_mix_conditioning():
+    a, m = small()
+    enc, dec = Encoder(a, m), Decoder(a, m)
+    c = torch.zeros(2, m.n_classes)
+    c[0, 0] = 1
+    c[1, 3] = 0.3
+    c[1, 4] = 0.7
+    z = enc(torch.randn(2, a.n_samples) * 0.1, c)
+    assert z.shape == (2, m.latent_dim)
+    mel = dec(z, c)
+    assert mel.shape == (2, a.n_mels, a.n_frames)
+    assert enc.encode_mel(mel, c).shape == (2, m.latent_dim)
+
+
+def test_mcnn_shape_and_range():
+    a, m = small()
+    net = MCNN(a, m)
+    y = net(torch.randn(2, a.n_mels, a.n_frames))
+    assert y.shape == (2, a.n_samples)
+    assert y.abs().max() <= 1.0
+    # fully convolutional: crops work too
+    net.n_samples = 1 << 30
+    assert net(torch.randn(1, a.n_mels, 10)).shape == (1, 10 * a.hop)
+
+
+def test_mcnn_with_spectral_head():
+    a, m = small()
+    m.mcnn_spec_width = 32
+    m.mcnn_spec_blocks = 1
+    net = MCNN(a, m).eval()
+    mel = torch.randn(2, a.n_mels, a.n_frames)
+    y = net(mel)
+    assert y.shape == (2, a.n_samples) and y.abs().max() <= 1.0
+    s = torch.jit.script(net)
+    assert torch.allclose(s(mel), y, atol=1e-5)
+
+
+def test_mcnn_spectral_head_only_is_the_shipped_layout():
+    a, m = small()
+    m.mcnn_heads = 0
+    m.mcnn_spec_width = 32
+    m.mcnn_spec_blocks = 2
+    net = MCNN(a, m).eval()
+    mel = torch.randn(1, a.n_mels, a.n_frames)
+    s = torch.jit.script(net)
+    y = s(mel)
+    assert y.shape == (1, a.n_samples) and torch.allclose(y, net(mel), atol=1e-5)
+
+
+def test_losses_finite_and_backward():
+    a, m = small()
+    net = MCNN(a, m)
+    x = torch.randn(2, 20 * a.hop) * 0.1
+    y = net(torch.randn(2, a.n_mels, 20))
+    sc, lm = MultiResSTFTLoss()(y, x)
+    (sc + lm).backward()
+    assert torch.isfinite(sc) and torch.isfinite(lm)
+    assert spectral_convergence(x, x).max() < 1e-5
+    z = torch.randn(16, 8)
+    assert imq_mmd(z, torch.randn(16, 8)).abs() < 1.0
+    assert imq_mmd(z + 5, torch.randn(16, 8)) > imq_mmd(z, torch.randn(16, 8))
+
+
+def test_augment_shape():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(4, 22016) * 0.1
+    y = augment(x, g, p_pitch=1.0, p_shift=1.0, p_filter=1.0)
+    assert y.shape == x.shape and torch.isfinite(y).all()
+    assert y.abs().max() <= 0.9 + 1e-4
