@@ -160,13 +160,29 @@ def main():
         mel = fe(x)
         # warm-up
         mcnn(mel[:1]); dec(torch.zeros(1, meta["latent_dim"]), c[:1])
-        y_mcnn, mcnn_ms, mcnn_ms_mean = timed(lambda m: mcnn(m), mel.split(1))
+        gl = GriffinLim(a, fe)
+        gl(mel[:1], 2)
+        # per sound, interleaved (MCNN, GL-32, GL-100 on the same sound one after the other),
+        # so that load from other processes affects all three alike
+        outs = {"mcnn": [], "gl32": [], "gl100": []}
+        tms = {"mcnn": [], "gl32": [], "gl100": []}
+        for m1 in mel.split(1):
+            for key, fn in (("mcnn", lambda q: mcnn(q)), ("gl32", lambda q: gl(q, 32)),
+                            ("gl100", lambda q: gl(q, 100))):
+                t_ = time.perf_counter()
+                outs[key].append(fn(m1))
+                tms[key].append(time.perf_counter() - t_)
+        y_mcnn, y_gl32, y_gl100 = (torch.cat(outs[k]) for k in ("mcnn", "gl32", "gl100"))
+        mcnn_ms = float(np.median(tms["mcnn"])) * 1000
+        mcnn_ms_mean = float(np.mean(tms["mcnn"])) * 1000
+        gl32_ms = float(np.median(tms["gl32"])) * 1000
+        gl100_ms = float(np.median(tms["gl100"])) * 1000
+        res["timing_ratio_per_sound_median"] = dict(
+            gl32_over_mcnn=float(np.median(np.array(tms["gl32"]) / np.array(tms["mcnn"]))),
+            gl100_over_mcnn=float(np.median(np.array(tms["gl100"]) / np.array(tms["mcnn"]))))
         z = enc(x, c)
         mel_rec = dec(z, c)
         y_wae = mcnn(mel_rec)
-        gl = GriffinLim(a, fe)
-        y_gl32, gl32_ms, _ = timed(lambda m: gl(m, 32), mel.split(1))
-        y_gl100, gl100_ms, _ = timed(lambda m: gl(m, 100), mel.split(1))
         # GL upper bound of the mel representation (true magnitudes, same pinv)
         methods = dict(mcnn_true_mel=y_mcnn, wae_encode_decode_mcnn=y_wae,
                        griffin_lim_32=y_gl32, griffin_lim_100=y_gl100)

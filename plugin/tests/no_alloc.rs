@@ -147,3 +147,14 @@ fn process_blocks_never_allocate() {
     drop(core);
     drop(engine);
 }
+
+/// The guard is not vacuous: an allocation inside it is counted (release builds; debug builds
+/// would abort here, so this check only runs in release).
+#[cfg(not(debug_assertions))]
+#[test]
+fn guard_detects_allocation() {
+    let before = violation_count();
+    let v = assert_no_alloc(|| vec![1u8; 16]);
+    assert!(violation_count() > before, "allocation went unnoticed");
+    drop(v);
+}
