@@ -72,5 +72,5 @@ fn reconstruction_of_real_recordings_resembles_them() {
 }
 
 /// Ceiling of the log-spectral distance of a reconstruction (measured on the shipped model, with
-/// a margin; see the README).
-const RECON_MAX_DB: f32 = 30.0;
+/// a margin: 7.2 dB for the kick, 16.5 dB for the snare on 2026-11-22).
+const RECON_MAX_DB: f32 = 25.0;
