@@ -38,6 +38,17 @@ class DrumData:
     def sample_indices(self, n: int, gen: torch.Generator) -> torch.Tensor:
         return torch.multinomial(self.weights, n, replacement=True, generator=gen)
 
+    def sample_stratified(self, n_classes: int, per_class: int, gen: torch.Generator) -> torch.Tensor:
+        """Class-stratified batch for the per-class MMD: `n_classes` distinct classes drawn
+        uniformly, then `per_class` items of each (class-internal weights as in
+        `sample_indices`). Returns [n_classes * per_class] indices, grouped by class."""
+        classes = torch.randperm(self.n_classes, generator=gen)[:n_classes]
+        out = []
+        for c in classes.tolist():
+            w = torch.where(self.label == c, self.weights, torch.zeros_like(self.weights))
+            out.append(torch.multinomial(w, per_class, replacement=True, generator=gen))
+        return torch.cat(out)
+
 
 def peak_normalise(x: torch.Tensor, peak: float = 0.9) -> torch.Tensor:
     return x * (peak / x.abs().amax(dim=-1, keepdim=True).clamp_min(1e-6))

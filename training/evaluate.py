@@ -134,6 +134,25 @@ def timed(fn, items):
     return torch.cat(outs), float(np.median(ts)) * 1000, float(np.mean(ts)) * 1000
 
 
+def eval_inverter_ckpt(path: str, a: AudioConfig, mel: torch.Tensor, x: torch.Tensor) -> dict:
+    """Spectral convergence and 1-thread time per sound of an inverter training checkpoint
+    (train.py's format: net state dict + its ModelConfig), on the same true log-Mel."""
+    from model import MCNN, ModelConfig
+    st = torch.load(path, map_location="cpu", weights_only=False)
+    m = ModelConfig(**st["m"])
+    net = MCNN(a, m).eval()
+    net.load_state_dict(st["net"])
+    with torch.no_grad():
+        net(mel[:1])
+        y, ms, _ = timed(net, mel.split(1))
+        sc = spectral_convergence(y, x)
+    return dict(checkpoint=os.path.basename(path), steps=int(st["step"]), train_wall_s=round(float(st["wall"])),
+                mcnn_heads=m.mcnn_heads, spectral_head_width=m.mcnn_spec_width,
+                params=sum(p.numel() for p in net.parameters()),
+                spectral_convergence=float(sc.mean()), spectral_convergence_median=float(sc.median()),
+                ms_per_sound_eager=ms)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--assets", default=os.path.join(HERE, "..", "assets"))
@@ -141,6 +160,9 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "reports"))
     ap.add_argument("--classifier-minutes", type=float, default=4.0)
     ap.add_argument("--n-gen", type=int, default=30, help="generated sounds per class")
+    ap.add_argument("--ablation", action="append", default=[], metavar="NAME=CKPT",
+                    help="also evaluate an inverter training checkpoint (e.g. the pure "
+                         "transposed-conv MCNN) on the true log-Mel; repeatable")
     args = ap.parse_args()
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
@@ -196,6 +218,10 @@ def main():
         res["timing_ms_per_sound"] = dict(mcnn_median=mcnn_ms, mcnn_mean=mcnn_ms_mean,
                                           griffin_lim_32_median=gl32_ms, griffin_lim_100_median=gl100_ms,
                                           speedup_vs_gl32=gl32_ms / mcnn_ms, speedup_vs_gl100=gl100_ms / mcnn_ms)
+        res["ablations"] = {}
+        for spec in args.ablation:
+            name, ck = spec.split("=", 1)
+            res["ablations"][name] = eval_inverter_ckpt(ck, a, mel, x)
         # decoder+mcnn per sound
         zz = torch.randn(1, meta["latent_dim"])
         _, dm_ms, _ = timed(lambda cc: mcnn(dec(zz, cc)), [c[i:i + 1] for i in range(min(40, len(c)))])
@@ -353,6 +379,14 @@ def write_report(out, res, meta):
         ms = "" if tm[k] is None else f"{tm[k]:.2f}"
         L.append(f"| {k} | {r['spectral_convergence']:.4f} | {r['spectral_convergence_median']:.4f} | "
                  f"{r['logmel_l1']:.4f} | {ms} |")
+    if res.get("ablations"):
+        L.append("\nInverter layouts tried (training checkpoints, eager PyTorch, same true log-Mel):\n")
+        L.append("| layout | checkpoint | steps | train wall (s) | params | SC (mean) | SC (median) | ms per sound |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        for k, r in res["ablations"].items():
+            L.append(f"| {k} | {r['checkpoint']} | {r['steps']} | {r['train_wall_s']} | {r['params']} | "
+                     f"{r['spectral_convergence']:.4f} | {r['spectral_convergence_median']:.4f} | "
+                     f"{r['ms_per_sound_eager']:.2f} |")
     L.append(f"\nMCNN speed-up vs GL-32: {t['speedup_vs_gl32']:.1f}x, vs GL-100: {t['speedup_vs_gl100']:.1f}x; "
              f"decoder+MCNN: {t['decoder_plus_mcnn_median']:.2f} ms per sound.")
     L.append(f"WAE log-Mel reconstruction L1 (normalised units): {res['wae_mel_reconstruction_l1_normalised']:.4f}\n")

@@ -231,6 +231,41 @@ def imq_mmd(z: torch.Tensor, prior: torch.Tensor, scales=(0.1, 0.2, 0.5, 1.0, 2.
     return stat
 
 
+def per_class_mmd(z: torch.Tensor, labels: torch.Tensor, gen: Optional[torch.Generator] = None) -> torch.Tensor:
+    """Mean over the classes present in the batch of imq_mmd(z_c, N(0, I)): the prior is
+    matched *per class* (NDM §3: one Gaussian prior per class), so z carries no class
+    information and the decoder must take the class from its conditioning c.
+    z: [B, latent], labels: [B] (every class present needs >= 2 items)."""
+    stats = []
+    for c in torch.unique(labels):
+        zc = z[labels == c]
+        if zc.shape[0] < 2:
+            continue
+        stats.append(imq_mmd(zc, torch.randn(zc.shape, generator=gen)))
+    return torch.stack(stats).mean()
+
+
+class AuxMelClassifier(nn.Module):
+    """Auxiliary class critic used only in WAE training (AC-GAN-style class-consistency loss,
+    Odena et al. 2017): normalised log-Mel [B, n_mels, T] -> logits [B, n_classes]. It is
+    trained on real (augmented) spectrograms only; the decoder is penalised when its output for
+    class weights c is not recognised as c. 1-D convolutions over time with the mel bins as
+    channels, deliberately a different architecture from evaluate.py's 2-D CNN judge."""
+
+    def __init__(self, n_mels: int, n_classes: int, width: int = 128):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv1d(n_mels, width, 5, padding=2), nn.LeakyReLU(0.2),
+            nn.Conv1d(width, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv1d(width, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv1d(width, width, 3, padding=1), nn.LeakyReLU(0.2))
+        self.out = nn.Linear(2 * width, n_classes)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        h = self.net(mel)
+        return self.out(torch.cat([h.mean(2), h.amax(2)], dim=1))
+
+
 # ------------------------------------------------------------------ MCNN
 
 

@@ -7,7 +7,12 @@
 Stages (each resumes from checkpoints/<stage>.pt when present, and runs for a wall-clock
 budget in minutes; checkpoints are written every --ckpt-every seconds and at the end):
   wae       encoder+decoder on normalised log-Mel of augmented, class-balanced batches;
-            loss = L1(recon) + lambda * MMD_IMQ(z, N(0, I)).
+            loss = L1(recon) + lambda * MMD_IMQ(z, N(0, I))
+                   [+ cls_lambda * CE(aux(decoder(z_prior, c)), c)].
+            With --mmd-per-class K the batch is class-stratified (--mmd-classes classes x K
+            items) and the MMD is taken per class (one N(0, I) prior per class, NDM §3).
+            With --cls-lambda > 0 an auxiliary class critic (trained on real spectrograms
+            only) penalises decoder outputs from the prior that do not sound like their class.
   mcnn      MCNN on TRUE log-Mel of augmented audio (random half-length crops);
             loss = multi-resolution spectral convergence + log-magnitude L1.
   finetune  MCNN on a 50/50 mix of true log-Mel and WAE reconstructions (full length).
@@ -24,12 +29,13 @@ import time
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from data import DrumData, augment, one_hot  # noqa: E402
-from model import (AudioConfig, Decoder, Encoder, MCNN, MelFrontEnd, ModelConfig,  # noqa: E402
-                   MultiResSTFTLoss, count_params, imq_mmd)
+from model import (AudioConfig, AuxMelClassifier, Decoder, Encoder, MCNN, MelFrontEnd,  # noqa: E402
+                   ModelConfig, MultiResSTFTLoss, count_params, imq_mmd, per_class_mmd)
 
 CKPT = os.path.join(HERE, "checkpoints")
 
@@ -83,50 +89,87 @@ def cosine_lr(step, total, base, warm=200):
 def train_wae(args, data, a, m, fe):
     path = os.path.join(CKPT, "wae.pt")
     enc, dec = Encoder(a, m), Decoder(a, m)
+    aux = AuxMelClassifier(a.n_mels, m.n_classes)
     enc.front.set_norm(a.norm_mean, a.norm_std)
     params = list(enc.parameters()) + list(dec.parameters())
     opt = torch.optim.Adam(params, lr=args.wae_lr)
+    opt_aux = torch.optim.Adam(aux.parameters(), lr=1e-3, weight_decay=1e-4)
     st = load(path)
     step, wall = 0, 0.0
     hist = []
     if st:
-        enc.load_state_dict(st["enc"]); dec.load_state_dict(st["dec"]); opt.load_state_dict(st["opt"])
+        enc.load_state_dict(st["enc"]); dec.load_state_dict(st["dec"])
         step, wall, hist = st["step"], st["wall"], st.get("hist", [])
-        log(f"wae: resumed at step {step}")
-    log(f"wae: enc {count_params(enc)} dec {count_params(dec)} params")
+        if "aux" in st:
+            aux.load_state_dict(st["aux"]); opt_aux.load_state_dict(st["opt_aux"])
+        if args.wae_restart:
+            # changed objective: keep the weights, fresh optimiser and lr schedule
+            hist.append(dict(stage="restart", step=step, note="wae restart", args=vars(args)))
+            log(f"wae: restart from the weights of step {step}")
+            step = 0
+        else:
+            opt.load_state_dict(st["opt"])
+            log(f"wae: resumed at step {step}")
+    log(f"wae: enc {count_params(enc)} dec {count_params(dec)} aux {count_params(aux)} params")
     gen = torch.Generator().manual_seed(1000 + step)
     budget = args.wae_minutes * 60
     t0 = time.time(); last_ck = t0
     est_total = args.wae_total_steps
-    acc = dict(rec=0.0, mmd=0.0, n=0)
-    enc.train(); dec.train()
+    acc = dict(rec=0.0, mmd=0.0, cls=0.0, aux_acc=0.0, n=0)
+    enc.train(); dec.train(); aux.train()
+
+    def ckpt():
+        save(path, enc=enc.state_dict(), dec=dec.state_dict(), opt=opt.state_dict(),
+             aux=aux.state_dict(), opt_aux=opt_aux.state_dict(), step=step,
+             wall=wall + time.time() - t0, hist=hist, a=a.__dict__, m=m.__dict__)
+
     while time.time() - t0 < budget:
-        idx = data.sample_indices(args.wae_batch, gen)
+        if args.mmd_per_class > 0:
+            idx = data.sample_stratified(args.mmd_classes, args.mmd_per_class, gen)
+        else:
+            idx = data.sample_indices(args.wae_batch, gen)
         with torch.no_grad():
             x = augment(data.wav[idx], gen)
             mel = fe(x)
-        c = one_hot(data.label[idx])
+        lab = data.label[idx]
+        c = one_hot(lab)
         for g in opt.param_groups:
             g["lr"] = cosine_lr(step, est_total, args.wae_lr)
         z = enc.encode_mel(mel, c)
         rec = dec(z, c)
         l_rec = (rec - mel).abs().mean()
-        l_mmd = imq_mmd(z, torch.randn(z.shape, generator=gen))
+        if args.mmd_per_class > 0:
+            l_mmd = per_class_mmd(z, lab, gen)
+        else:
+            l_mmd = imq_mmd(z, torch.randn(z.shape, generator=gen))
         loss = l_rec + args.mmd_lambda * l_mmd
+        l_cls = torch.zeros(())
+        if args.cls_lambda > 0:
+            # class consistency of samples from the prior: every class, z ~ N(0, I)
+            cg = torch.randint(0, m.n_classes, (len(idx),), generator=gen)
+            mel_g = dec(torch.randn(len(idx), m.latent_dim, generator=gen), one_hot(cg))
+            l_cls = F.cross_entropy(aux(mel_g), cg)
+            loss = loss + args.cls_lambda * l_cls
         opt.zero_grad(); loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 5.0)
-        opt.step(); step += 1
-        acc["rec"] += l_rec.item(); acc["mmd"] += l_mmd.item(); acc["n"] += 1
+        opt.step()
+        # the critic learns from real spectrograms only (its grads from l_cls are dropped)
+        opt_aux.zero_grad()
+        logits = aux(mel)
+        F.cross_entropy(logits, lab, label_smoothing=0.05).backward()
+        opt_aux.step()
+        step += 1
+        acc["rec"] += l_rec.item(); acc["mmd"] += l_mmd.item(); acc["cls"] += l_cls.item()
+        acc["aux_acc"] += (logits.argmax(1) == lab).float().mean().item(); acc["n"] += 1
         if step % 50 == 0:
-            r = dict(step=step, rec=acc["rec"] / acc["n"], mmd=acc["mmd"] / acc["n"],
+            n = acc.pop("n")
+            r = dict(step=step, **{k: v / n for k, v in acc.items()},
                      lr=opt.param_groups[0]["lr"], wall=wall + time.time() - t0)
-            hist.append(r); log(f"wae {r}"); acc = dict(rec=0.0, mmd=0.0, n=0)
+            hist.append(r); log(f"wae {r}")
+            acc = dict(rec=0.0, mmd=0.0, cls=0.0, aux_acc=0.0, n=0)
         if time.time() - last_ck > args.ckpt_every:
-            save(path, enc=enc.state_dict(), dec=dec.state_dict(), opt=opt.state_dict(), step=step,
-                 wall=wall + time.time() - t0, hist=hist, a=a.__dict__, m=m.__dict__)
-            last_ck = time.time()
-    save(path, enc=enc.state_dict(), dec=dec.state_dict(), opt=opt.state_dict(), step=step,
-         wall=wall + time.time() - t0, hist=hist, a=a.__dict__, m=m.__dict__)
+            ckpt(); last_ck = time.time()
+    ckpt()
     log(f"wae: done, step {step}")
     return enc, dec
 
@@ -148,7 +191,7 @@ def mcnn_batch(data, idx, gen, fe, crop_frames, hop):
 
 
 def train_mcnn(args, data, a, m, fe, stage="mcnn", enc=None, dec=None):
-    path = os.path.join(CKPT, "mcnn.pt")
+    path = os.path.join(CKPT, args.mcnn_ckpt)
     net = MCNN(a, m)
     net.n_samples = 1 << 30  # crops: no output truncation during training
     opt = torch.optim.Adam(net.parameters(), lr=args.mcnn_lr, betas=(0.8, 0.99))
@@ -231,6 +274,13 @@ def main():
     ap.add_argument("--wae-lr", type=float, default=1e-3)
     ap.add_argument("--wae-total-steps", type=int, default=2000)
     ap.add_argument("--mmd-lambda", type=float, default=10.0)
+    ap.add_argument("--mmd-per-class", type=int, default=0,
+                    help=">0: class-stratified batches with this many items per class, MMD per class")
+    ap.add_argument("--mmd-classes", type=int, default=6, help="classes per stratified batch")
+    ap.add_argument("--cls-lambda", type=float, default=0.0,
+                    help="weight of the auxiliary class-consistency loss on prior samples")
+    ap.add_argument("--wae-restart", action="store_true",
+                    help="resume the WAE weights only: fresh optimiser and lr schedule")
     ap.add_argument("--mcnn-batch", type=int, default=8)
     ap.add_argument("--mcnn-lr", type=float, default=1e-3)
     ap.add_argument("--mcnn-total-steps", type=int, default=20000)
@@ -245,6 +295,8 @@ def main():
     ap.add_argument("--spec-width", type=int, default=256,
                     help="width of the MCNN's frame-rate iSTFT head (0: pure transposed-conv MCNN)")
     ap.add_argument("--spec-blocks", type=int, default=3)
+    ap.add_argument("--mcnn-ckpt", default="mcnn.pt",
+                    help="checkpoint file name of the inverter under checkpoints/ (ablations use others)")
     ap.add_argument("--mcnn-heads", type=int, default=0,
                     help="transposed-conv heads of the MCNN (0: spectral head only)")
     args = ap.parse_args()

@@ -2,8 +2,8 @@
 import torch
 
 from data import augment
-from model import (AudioConfig, Decoder, Encoder, MCNN, MelFrontEnd, ModelConfig,
-                   MultiResSTFTLoss, imq_mmd, spectral_convergence)
+from model import (AudioConfig, AuxMelClassifier, Decoder, Encoder, MCNN, MelFrontEnd, ModelConfig,
+                   MultiResSTFTLoss, imq_mmd, per_class_mmd, spectral_convergence)
 
 
 def small():
@@ -98,3 +98,43 @@ def test_augment_shape():
     y = augment(x, g, p_pitch=1.0, p_shift=1.0, p_filter=1.0)
     assert y.shape == x.shape and torch.isfinite(y).all()
     assert y.abs().max() <= 0.9 + 1e-4
+
+
+def test_per_class_mmd_sees_class_information_that_the_global_mmd_misses():
+    g = torch.Generator().manual_seed(0)
+    n, d = 64, 8
+    labels = torch.arange(2).repeat_interleave(n)
+    # per class N(0, I): both statistics near zero
+    z_ok = torch.randn(2 * n, d, generator=g)
+    # class 0 in one half-space, class 1 in the other: the union still looks Gaussian
+    z_split = z_ok.clone()
+    z_split[:, 0] = z_split[:, 0].abs() * torch.where(labels == 0, 1.0, -1.0)
+    prior = torch.randn(2 * n, d, generator=g)
+    assert imq_mmd(z_split, prior) < 0.02
+    assert per_class_mmd(z_ok, labels, g).abs() < 0.02
+    assert per_class_mmd(z_split, labels, g) > 5 * per_class_mmd(z_ok, labels, g).abs().clamp_min(1e-3)
+
+
+def test_aux_classifier_shape_and_gradient_reaches_the_decoder():
+    a, m = small()
+    dec = Decoder(a, m)
+    aux = AuxMelClassifier(a.n_mels, m.n_classes, width=16)
+    c = torch.eye(m.n_classes)[:3]
+    logits = aux(dec(torch.randn(3, m.latent_dim), c))
+    assert logits.shape == (3, m.n_classes)
+    torch.nn.functional.cross_entropy(logits, c.argmax(1)).backward()
+    assert dec.fc.weight.grad is not None and dec.fc.weight.grad.abs().sum() > 0
+
+
+def test_stratified_batch_is_grouped_by_distinct_classes(tmp_path):
+    import numpy as np
+    from data import DrumData
+    rng = np.random.default_rng(0)
+    label = np.repeat(np.arange(11), 5)
+    np.savez(tmp_path / "d.npz", wav=rng.standard_normal((55, 64)).astype(np.float32), label=label,
+             is_val=np.zeros(55, bool), is_gain_copy=np.zeros(55, bool), row=np.arange(55))
+    data = DrumData(str(tmp_path / "d.npz"))
+    idx = data.sample_stratified(4, 3, torch.Generator().manual_seed(1))
+    groups = data.label[idx].view(4, 3)
+    assert (groups == groups[:, :1]).all()          # each group is one class
+    assert len(set(groups[:, 0].tolist())) == 4     # four different classes
