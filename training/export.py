@@ -11,6 +11,7 @@ against model_schema.json. Also measures decoder+mcnn latency on one thread.
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import os
@@ -51,8 +52,12 @@ def pca(codes: np.ndarray, k: int = N_PCA) -> dict:
         if comps[i, j] < 0:
             comps[i] = -comps[i]
     comps = comps / np.linalg.norm(comps, axis=1, keepdims=True)
-    return dict(mean=[float(v) for v in mean], components=[[float(v) for v in r] for r in comps],
-                std=[float(v) for v in std[:k]])
+    # pad centre: the code nearest to the mean. In 64 dimensions the mean of Gaussian codes lies
+    # far inside the shell where codes live (|z| ~ 8), and the decoder renders it as a blurred
+    # average that for varied classes (hand drums, metal/shakers) is not recognisable as the class
+    centre = codes[int(np.argmin(np.linalg.norm(codes - mean, axis=1)))]
+    return dict(mean=[float(v) for v in mean], centre=[float(v) for v in centre],
+                components=[[float(v) for v in r] for r in comps], std=[float(v) for v in std[:k]])
 
 
 def latent_stats(codes: np.ndarray, labels: np.ndarray, classes=CLASSES) -> dict:
@@ -85,6 +90,7 @@ def validate_meta(meta: dict, schema_path: str = SCHEMA) -> None:
     d = meta["latent_dim"]
     for p in [meta["latent"]["global"], *meta["latent"]["per_class"].values()]:
         assert len(p["mean"]) == d and all(len(c) == d for c in p["components"])
+        assert len(p.get("centre", p["mean"])) == d
         assert len(p["std"]) == len(p["components"])
     assert set(meta["latent"]["per_class"]) == set(meta["classes"])
 
@@ -133,7 +139,11 @@ def export_models(enc: Encoder, dec: Decoder, mcnn: MCNN, a: AudioConfig, m: Mod
                   codes: np.ndarray, labels: np.ndarray, out: str, name: str = "ndm",
                   training: dict | None = None, tol: float = 1e-4, timing: bool = True) -> dict:
     os.makedirs(out, exist_ok=True)
-    enc.eval(); dec.eval(); mcnn.eval()
+    enc.eval(); dec.eval()
+    # the exported inverter runs its GEMMs in bfloat16 (~1.5x faster per sound on one thread,
+    # spectral convergence unchanged to 1e-4 on the validation set); the caller's copy stays fp32
+    mcnn = copy.deepcopy(mcnn).eval()
+    mcnn.to_inference_bf16()
     mcnn.n_samples = a.n_samples
     C, D = m.n_classes, m.latent_dim
     g = torch.Generator().manual_seed(0)

@@ -79,6 +79,60 @@ def load(path):
     return torch.load(path, map_location="cpu", weights_only=False) if os.path.exists(path) else None
 
 
+def _load_exported(mod: torch.nn.Module, path: str) -> None:
+    """Copy the weights of the TorchScript module at ``path`` into ``mod`` (same names).
+
+    TorchScript state dicts also list non-persistent buffers (window, mel pseudo-inverse), which
+    ``mod`` recomputes; those are skipped. Raises ``RuntimeError`` when a tensor of ``mod`` is
+    missing or has another shape.
+    """
+    sd = torch.jit.load(path).state_dict()
+    own = mod.state_dict()
+    missing = [k for k in own if k not in sd or sd[k].shape != own[k].shape]
+    if missing:
+        raise RuntimeError(f"{path} does not fit {type(mod).__name__}: {missing[:5]} ...")
+    mod.load_state_dict({k: sd[k] for k in own})
+
+
+def seed_from_export(src: str, a: AudioConfig, m: ModelConfig) -> list[str]:
+    """Seed missing ``checkpoints/wae.pt`` / ``mcnn.pt`` / ``commands.json`` from an exported model.
+
+    A fresh checkout has no checkpoints (they are not committed), but the shipped TorchScript
+    modules in ``assets/`` hold the trained weights under the same parameter names. This lets a
+    training run continue from the shipped model instead of from scratch. The optimiser state is
+    not exported, so resumed runs start with a fresh optimiser (use ``--wae-restart``).
+
+    Args: ``src`` — directory with ``encoder.pt``, ``decoder.pt``, ``mcnn.pt``, ``model.json``.
+    Returns the names of the checkpoint files written. Raises ``FileNotFoundError`` when ``src``
+    lacks a module, ``RuntimeError`` when the weights do not fit the current configuration.
+    """
+    meta = json.load(open(os.path.join(src, "model.json")))
+    tr = meta.get("training", {})
+    written = []
+    if not os.path.exists(os.path.join(CKPT, "wae.pt")):
+        enc, dec = Encoder(a, m), Decoder(a, m)
+        _load_exported(enc, os.path.join(src, "encoder.pt"))
+        _load_exported(dec, os.path.join(src, "decoder.pt"))
+        w = tr.get("wae", {})
+        save(os.path.join(CKPT, "wae.pt"), enc=enc.state_dict(), dec=dec.state_dict(),
+             step=int(w.get("steps", 0)), wall=float(w.get("wall_s", 0.0)),
+             hist=[dict(stage="seeded", src=src, **w)], a=a.__dict__, m=m.__dict__)
+        written.append("wae.pt")
+    if not os.path.exists(os.path.join(CKPT, "mcnn.pt")):
+        net = MCNN(a, m)
+        _load_exported(net, os.path.join(src, "mcnn.pt"))
+        c = tr.get("mcnn", {})
+        save(os.path.join(CKPT, "mcnn.pt"), net=net.state_dict(), step=int(c.get("steps", 0)),
+             ft_step=int(c.get("finetune_steps", 0)), wall=float(c.get("wall_s", 0.0)),
+             hist=[dict(stage="seeded", src=src, **c)], a=a.__dict__, m=m.__dict__)
+        written.append("mcnn.pt")
+    cmd_path = os.path.join(CKPT, "commands.json")
+    if not os.path.exists(cmd_path) and tr.get("commands"):
+        json.dump(tr["commands"], open(cmd_path, "w"), indent=1)
+        written.append("commands.json")
+    return written
+
+
 def cosine_lr(step, total, base, warm=200):
     if step < warm:
         return base * (step + 1) / warm
@@ -107,9 +161,11 @@ def train_wae(args, data, a, m, fe):
             hist.append(dict(stage="restart", step=step, note="wae restart", args=vars(args)))
             log(f"wae: restart from the weights of step {step}")
             step = 0
-        else:
+        elif "opt" in st:
             opt.load_state_dict(st["opt"])
             log(f"wae: resumed at step {step}")
+        else:
+            log(f"wae: resumed at step {step} with a fresh optimiser (seeded checkpoint)")
     log(f"wae: enc {count_params(enc)} dec {count_params(dec)} aux {count_params(aux)} params")
     gen = torch.Generator().manual_seed(1000 + step)
     budget = args.wae_minutes * 60
@@ -211,7 +267,7 @@ def train_mcnn(args, data, a, m, fe, stage="mcnn", enc=None, dec=None):
             log(f"{stage}: partial resume (missing {len(missing)}, unexpected {len(unexpected)} tensors)")
             hist.append(dict(stage="restart", step=step, note="architecture changed", missing=len(missing)))
             step = 0
-        else:
+        elif "opt" in st:
             opt.load_state_dict(st["opt"])
         log(f"{stage}: resumed mcnn at step {step} (finetune steps {ft_step})")
     log(f"{stage}: mcnn {count_params(net)} params")
@@ -299,6 +355,8 @@ def main():
                     help="checkpoint file name of the inverter under checkpoints/ (ablations use others)")
     ap.add_argument("--mcnn-heads", type=int, default=0,
                     help="transposed-conv heads of the MCNN (0: spectral head only)")
+    ap.add_argument("--init-from", default="",
+                    help="exported model directory (e.g. ../assets) to seed missing checkpoints from")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -308,6 +366,8 @@ def main():
     a.norm_mean, a.norm_std = norm_stats(data, a)
     log(f"data: {len(data.label)} items, train {len(data.train_idx)}, val {len(data.val_idx)}; "
         f"norm {a.norm_mean:.3f} {a.norm_std:.3f}")
+    if args.init_from:
+        log(f"seeded from {args.init_from}: {seed_from_export(args.init_from, a, m) or 'nothing missing'}")
     fe = MelFrontEnd(a)
     stages = args.stages.split(",")
     enc = dec = None

@@ -6,7 +6,8 @@
 //! `z = base + range · Σ_k (p_k − p_k(base)) · σ_k · u_k + amount · ε(seed)`
 //!
 //! with `p = (x, y, fine)` in [-1, 1]³, `u_k`/`σ_k` the class's principal axes and their standard
-//! deviations, `base` the class mean (or an encoded sample's latent, the *anchor*, in which case
+//! deviations, `base` the class centre (`model.json` `centre`, the training code nearest to the
+//! class mean; `mean` in older models) or an encoded sample's latent, the *anchor* (then
 //! `p(base)` is the anchor's own position so that the pad at that position gives the sample back),
 //! and `ε ~ N(0, I)` the variation offset (the WAE prior is a unit Gaussian, so `amount` is in
 //! prior standard deviations).
@@ -95,11 +96,11 @@ impl SoundParams {
     }
 }
 
-/// Control axes for a class blend: mean `[64]`, axes `[3][64]`, std `[3]`.
+/// Control axes for a class blend: centre `[64]`, axes `[3][64]`, std `[3]`.
 #[derive(Debug, Clone)]
 pub struct Axes {
-    /// Weighted mean of the class means.
-    pub mean: Latent,
+    /// Pad centre: weighted mean of the class centres (`model.json` `centre`, else `mean`).
+    pub centre: Latent,
     /// Unit axes P1..P3.
     pub axes: [Latent; CONTROL_AXES],
     /// Standard deviation along each axis.
@@ -114,11 +115,12 @@ impl Axes {
         let dominant = (0..w.len()).max_by(|a, b| w[*a].total_cmp(&w[*b])).unwrap_or(0);
         let pca_of = |i: usize| meta.latent.per_class.get(&meta.classes[i]).unwrap_or(&meta.latent.global);
         let reference = pca_of(dominant);
-        let mut out = Axes { mean: [0.0; LATENT_DIM], axes: [[0.0; LATENT_DIM]; CONTROL_AXES], std: [0.0; CONTROL_AXES] };
+        let mut out = Axes { centre: [0.0; LATENT_DIM], axes: [[0.0; LATENT_DIM]; CONTROL_AXES], std: [0.0; CONTROL_AXES] };
         for (i, &wi) in w.iter().enumerate().filter(|(_, w)| **w > 0.0) {
             let p = pca_of(i);
+            let centre = p.centre.as_deref().unwrap_or(p.mean.as_slice());
             for d in 0..LATENT_DIM {
-                out.mean[d] += wi * p.mean[d];
+                out.centre[d] += wi * centre[d];
             }
             for k in 0..CONTROL_AXES {
                 let dot: f32 = p.components[k].iter().zip(&reference.components[k]).map(|(a, b)| a * b).sum();
@@ -141,7 +143,7 @@ impl Axes {
     pub fn position_of(&self, z: &Latent, range: f32) -> [f32; CONTROL_AXES] {
         let mut p = [0.0; CONTROL_AXES];
         for k in 0..CONTROL_AXES {
-            let proj: f32 = (0..LATENT_DIM).map(|d| (z[d] - self.mean[d]) * self.axes[k][d]).sum();
+            let proj: f32 = (0..LATENT_DIM).map(|d| (z[d] - self.centre[d]) * self.axes[k][d]).sum();
             let scale = (range * self.std[k]).max(1e-6);
             p[k] = (proj / scale).clamp(-1.0, 1.0);
         }
@@ -155,7 +157,7 @@ pub fn latent_for(meta: &ModelMeta, params: &SoundParams) -> Latent {
     let axes = Axes::for_weights(meta, &w);
     let (mut z, origin) = match &params.anchor {
         Some(anchor) => (*anchor, axes.position_of(anchor, params.range)),
-        None => (axes.mean, [0.0; CONTROL_AXES]),
+        None => (axes.centre, [0.0; CONTROL_AXES]),
     };
     let pos = params.position();
     for k in 0..CONTROL_AXES {

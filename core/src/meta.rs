@@ -34,6 +34,11 @@ pub struct MelMeta {
 pub struct Pca {
     /// Mean latent code, `[LATENT_DIM]`.
     pub mean: Vec<f32>,
+    /// Pad centre, `[LATENT_DIM]`: the training code nearest to `mean` (a real, typical sound of
+    /// the class; the mean of a 64-d Gaussian is atypical and can decode to a blurred average).
+    /// Absent in older models: the pad then centres on `mean`.
+    #[serde(default)]
+    pub centre: Option<Vec<f32>>,
     /// Unit-norm principal axes, largest variance first, `[k ≥ 3][LATENT_DIM]`.
     pub components: Vec<Vec<f32>>,
     /// Standard deviation of the codes along each axis, `[k]`.
@@ -172,7 +177,12 @@ fn check_pca(what: &str, p: &Pca) -> Result<()> {
             return bad(format!("component {k} is not unit-norm (|u| = {norm:.3})"));
         }
     }
-    let all = p.mean.iter().chain(p.std.iter()).chain(p.components.iter().flatten());
+    if let Some(c) = &p.centre {
+        if c.len() != LATENT_DIM {
+            return bad(format!("centre has {} values, expected {LATENT_DIM}", c.len()));
+        }
+    }
+    let all = p.mean.iter().chain(p.centre.iter().flatten()).chain(p.std.iter()).chain(p.components.iter().flatten());
     if all.clone().any(|v| !v.is_finite()) || p.std.iter().any(|s| *s < 0.0) {
         return bad("contains a non-finite value or a negative std".into());
     }

@@ -72,6 +72,25 @@ fn anchor_at_its_own_position_gives_back_the_anchor_latent() {
 }
 
 #[test]
+fn pad_centre_is_the_class_centre_when_model_json_has_one_else_the_mean() {
+    let m = model();
+    let mut meta = m.meta().clone();
+    let class = meta.classes[1].clone();
+    let pca = meta.latent.per_class.get_mut(&class).unwrap();
+    let mean = pca.mean.clone();
+    pca.centre = None;
+    let z = latent_for(&meta, &SoundParams::for_class(1));
+    assert!(z.iter().zip(&mean).all(|(a, b)| (a - b).abs() < 1e-6), "no centre: pad centre = mean");
+    let centre: Vec<f32> = (0..64).map(|i| (i as f32 * 0.21).cos()).collect();
+    meta.latent.per_class.get_mut(&class).unwrap().centre = Some(centre.clone());
+    let z = latent_for(&meta, &SoundParams::for_class(1));
+    assert!(z.iter().zip(&centre).all(|(a, b)| (a - b).abs() < 1e-6), "pad centre = model.json centre");
+    // the pad still moves along the class's axes from there
+    let z2 = latent_for(&meta, &SoundParams { x: 0.5, ..SoundParams::for_class(1) });
+    assert!(z2.iter().zip(&centre).any(|(a, b)| (a - b).abs() > 1e-3));
+}
+
+#[test]
 fn absurd_parameters_are_sanitised_not_fatal() {
     let m = model();
     let mut p = SoundParams { x: f32::NAN, y: 1e9, fine: -f32::INFINITY, range: -3.0, variation: f32::NAN, ..SoundParams::for_class(0) };

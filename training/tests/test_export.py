@@ -90,3 +90,23 @@ def test_contract_check_beyond_schema(exported):
     bad["n_samples"] = 22000
     with pytest.raises(AssertionError):
         export.validate_meta(bad)
+
+
+def test_seed_checkpoints_from_export(exported, tmp_path, monkeypatch):
+    """Training can continue from an exported model: the seeded checkpoints hold its weights."""
+    import train
+    out, _, (enc, dec, mc, a, m) = exported
+    monkeypatch.setattr(train, "CKPT", str(tmp_path))
+    written = train.seed_from_export(str(out), a, m)
+    assert sorted(written) == ["mcnn.pt", "wae.pt"]
+    wae = train.load(str(tmp_path / "wae.pt"))
+    net = train.load(str(tmp_path / "mcnn.pt"))
+    for k, v in dec.state_dict().items():
+        assert torch.equal(wae["dec"][k], v), k
+    for k, v in enc.state_dict().items():
+        assert torch.equal(wae["enc"][k], v), k
+    for k, v in mc.state_dict().items():  # the inverter's GEMM weights were exported in bf16
+        assert net["net"][k].dtype == torch.float32, k
+        assert torch.allclose(net["net"][k], v, rtol=1e-2, atol=1e-6), k
+    # existing checkpoints are never overwritten
+    assert train.seed_from_export(str(out), a, m) == []

@@ -78,6 +78,41 @@ def test_mcnn_spectral_head_only_is_the_shipped_layout():
     assert y.shape == (1, a.n_samples) and torch.allclose(y, net(mel), atol=1e-5)
 
 
+def test_spectral_head_istft_matches_torch_istft():
+    """The head's own overlap-add iSTFT (precomputed envelope) equals torch.istft, for the
+    contract's frame count and for crops (envelope computed on the fly)."""
+    from model import SpectralHead
+    a, _ = small()
+    head = SpectralHead(a, 16, 1)
+    for frames in (a.n_frames + 1, 11):
+        spec = torch.randn(2, frames, a.n_fft // 2 + 1, dtype=torch.complex64)
+        n = (frames - 1) * a.hop
+        ref = torch.istft(spec.transpose(1, 2), a.n_fft, a.hop, a.n_fft, torch.hann_window(a.n_fft),
+                          center=True, length=n)
+        assert torch.allclose(head.istft(spec, n), ref, atol=1e-5)
+
+
+def test_bf16_inference_keeps_the_sound():
+    """to_inference_bf16: GEMM weights in bf16, output float32, same spectrum within a few %."""
+    a, m = small()
+    m.mcnn_heads = 0
+    m.mcnn_spec_width = 64
+    m.mcnn_spec_blocks = 2
+    torch.manual_seed(0)
+    net = MCNN(a, m).eval()
+    with torch.no_grad():
+        for p in net.parameters():  # a trained-looking head: non-trivial residual and phase
+            p.add_(0.05 * torch.randn_like(p))
+        mel = torch.randn(2, a.n_mels, a.n_frames)
+        y = net(mel)
+        net.to_inference_bf16()
+        assert net.spec.blocks[0].pw1.weight.dtype == torch.bfloat16
+        assert net.spec.blocks[0].dw.weight.dtype == torch.float32
+        yb = torch.jit.script(net)(mel)
+    assert yb.dtype == torch.float32 and yb.shape == y.shape
+    assert float(spectral_convergence(yb, y).max()) < 0.05
+
+
 def test_losses_finite_and_backward():
     a, m = small()
     net = MCNN(a, m)
