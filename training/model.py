@@ -269,14 +269,14 @@ class AuxMelClassifier(nn.Module):
 # ------------------------------------------------------------------ MCNN
 
 
-def pointwise(x: torch.Tensor, w: torch.Tensor, b: Optional[torch.Tensor], to_float: bool = True) -> torch.Tensor:
-    """Kernel-1 Conv1d as one GEMM: x [B, in, T], w [out, in, 1], b [out] -> [B, out, T].
-    The GEMM runs in the dtype of ``w`` (float32 in training, bfloat16 after
-    ``MCNN.to_inference_bf16``); the result is float32 unless ``to_float`` is False."""
-    w2 = w.squeeze(-1)
-    y = torch.matmul(w2, x.to(w2.dtype))
+def pointwise(x: torch.Tensor, w: torch.Tensor, b: Optional[torch.Tensor], dt: torch.dtype,
+              to_float: bool = True) -> torch.Tensor:
+    """Kernel-1 Conv1d as one GEMM in dtype ``dt``: x [B, in, T], w [out, in, 1], b [out] ->
+    [B, out, T], float32 unless ``to_float`` is False."""
+    w2 = w.squeeze(-1).to(dt)
+    y = torch.matmul(w2, x.to(dt))
     if b is not None:
-        y = y + b.unsqueeze(-1)
+        y = y + b.to(dt).unsqueeze(-1)
     return y.float() if to_float else y
 
 
@@ -292,10 +292,11 @@ class ConvNeXt1d(nn.Module):
         self.pw2 = nn.Conv1d(2 * ch, ch, 1)
         self.gamma = nn.Parameter(torch.full((1, ch, 1), 0.1))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # the hidden 2C activations stay in the GEMM dtype (bf16 at inference)
-        h = F.gelu(pointwise(self.norm(self.dw(x)), self.pw1.weight, self.pw1.bias, to_float=False))
-        return x + self.gamma * pointwise(h, self.pw2.weight, self.pw2.bias)
+    def forward(self, x: torch.Tensor, dt: torch.dtype = torch.float32) -> torch.Tensor:
+        """x [B, C, T] -> [B, C, T]; the 1x1 convs run in ``dt`` (the hidden 2C activations stay
+        in it)."""
+        h = F.gelu(pointwise(self.norm(self.dw(x)), self.pw1.weight, self.pw1.bias, dt, to_float=False))
+        return x + self.gamma * pointwise(h, self.pw2.weight, self.pw2.bias, dt)
 
 
 class SpectralHead(nn.Module):
@@ -337,15 +338,23 @@ class SpectralHead(nn.Module):
         self.env_frames = a.n_frames + 1
         self.register_buffer("env", self.ola_envelope(self.env_frames), persistent=False)
 
-    def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        """mel: normalised log-Mel [B, n_mels, T] -> waveform [B, T * hop] (float32)."""
-        w_in = self.inp.weight
-        h = F.conv1d(mel.to(w_in.dtype), w_in, self.inp.bias, padding=w_in.shape[-1] // 2).float()
+    def forward(self, mel: torch.Tensor, gemm_bf16: bool = False) -> torch.Tensor:
+        """mel: normalised log-Mel [B, n_mels, T] -> waveform [B, T * hop] (float32). With
+        ``gemm_bf16`` the input conv, 1x1 convs and output projection run in bfloat16."""
+        dt = torch.bfloat16 if gemm_bf16 else torch.float32
+        w_in = self.inp.weight.to(dt)
+        b_in = self.inp.bias
+        if b_in is not None:
+            b_in = b_in.to(dt)
+        h = F.conv1d(mel.to(dt), w_in, b_in, padding=w_in.shape[-1] // 2).float()
         for blk in self.blocks:
-            h = blk(h)
+            h = blk(h, dt)
         # tail time-major ([B, T, bins]) so the inverse FFT and overlap-add need no transposes
-        w_out = self.out.weight.squeeze(-1)
-        o = F.linear(self.norm(h).transpose(1, 2).to(w_out.dtype), w_out, self.out.bias).float()
+        w_out = self.out.weight.squeeze(-1).to(dt)
+        b_out = self.out.bias
+        if b_out is not None:
+            b_out = b_out.to(dt)
+        o = F.linear(self.norm(h).transpose(1, 2).to(dt), w_out, b_out).float()
         power = F.linear(torch.exp(mel * self.norm_std + self.norm_mean).transpose(1, 2), self.pinv)
         logmag = 0.5 * torch.log(torch.clamp(power, min=1e-10)) + o[:, :, : self.n_bins]
         phase = torch.cumsum(self.advance.view(1, 1, -1) + o[:, :, self.n_bins:], dim=1)
@@ -422,12 +431,15 @@ class MCNN(nn.Module):
         self.scale = nn.Parameter(torch.tensor(1.0))
         self.use_spec = m.mcnn_spec_width > 0
         self.spec = SpectralHead(a, m.mcnn_spec_width, m.mcnn_spec_blocks) if self.use_spec else None
+        self.gemm_bf16 = False  # see to_inference_bf16 / set_gemm_bf16
 
     def to_inference_bf16(self) -> None:
         """Store the GEMM weights of the spectral head (input conv, 1x1 convs, output
-        projection; ~99 % of its multiply-adds) in bfloat16 for export: the GEMMs then run in
-        bf16 (about 2x faster on CPUs with AVX512-BF16/AMX), activations, norms, depthwise
-        convs, exp/cumsum and the iSTFT stay float32. Training keeps float32 weights."""
+        projection; ~99 % of its multiply-adds) in bfloat16 for export and run those GEMMs in
+        bf16 by default (about 2x faster on CPUs with AVX512-BF16 or AMX). Activations, norms,
+        depthwise convs, exp/cumsum and the iSTFT stay float32. ``set_gemm_bf16(False)``
+        switches the GEMMs back to float32 (on the bf16-rounded weights) for CPUs without native
+        bf16, where PyTorch's bf16 GEMM is a slow fallback. Training keeps float32 weights."""
         spec = self.spec
         if spec is None:
             return
@@ -436,6 +448,14 @@ class MCNN(nn.Module):
             conv.weight.data = conv.weight.data.to(torch.bfloat16)
             if conv.bias is not None:
                 conv.bias.data = conv.bias.data.to(torch.bfloat16)
+        self.gemm_bf16 = True
+
+    @torch.jit.export
+    def set_gemm_bf16(self, enabled: bool) -> bool:
+        """Chooses the GEMM precision of the spectral head at run time (the plugin times both
+        at load and keeps the faster). Returns the setting now in force."""
+        self.gemm_bf16 = enabled
+        return self.gemm_bf16
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         y = torch.zeros(mel.shape[0], mel.shape[2] * self.hop, dtype=mel.dtype, device=mel.device)
@@ -449,7 +469,7 @@ class MCNN(nn.Module):
             y = y / (1.0 + y.abs())
         spec = self.spec
         if spec is not None:
-            y = torch.clamp(y + spec(mel), -1.0, 1.0)
+            y = torch.clamp(y + spec(mel, self.gemm_bf16), -1.0, 1.0)
         return y[:, : self.n_samples]
 
 

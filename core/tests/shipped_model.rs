@@ -18,6 +18,25 @@ fn shipped() -> ModelSet {
 }
 
 #[test]
+fn inverter_precision_is_chosen_at_load_and_both_precisions_sound_alike() {
+    let mut m = shipped();
+    assert!(m.inverter_gemm_bf16().is_some(), "the shipped inverter has the bf16/f32 switch");
+    let c = ndm_core::model::one_hot(1, m.meta().classes.len());
+    let z: Vec<f32> = (0..64).map(|i| (i as f32 * 0.7).sin()).collect();
+    let mel = m.decode(&z, &c).unwrap();
+    m.set_inverter_gemm_bf16(true).unwrap();
+    let a = m.invert(&mel).unwrap();
+    m.set_inverter_gemm_bf16(false).unwrap();
+    assert_eq!(m.inverter_gemm_bf16(), Some(false));
+    let b = m.invert(&mel).unwrap();
+    let rms = |v: &[f32]| (v.iter().map(|x| x * x).sum::<f32>() / v.len() as f32).sqrt();
+    let diff: Vec<f32> = a.iter().zip(&b).map(|(x, y)| x - y).collect();
+    let rel = rms(&diff) / rms(&b).max(1e-9);
+    assert!(rms(&b) > 1e-3, "float32 GEMMs give sound");
+    assert!(rel < 0.2, "bf16 and f32 GEMMs differ by {rel:.3} (relative RMS)");
+}
+
+#[test]
 fn every_class_renders_a_one_shot() {
     let m = shipped();
     let meta = m.meta().clone();

@@ -108,9 +108,16 @@ def test_bf16_inference_keeps_the_sound():
         net.to_inference_bf16()
         assert net.spec.blocks[0].pw1.weight.dtype == torch.bfloat16
         assert net.spec.blocks[0].dw.weight.dtype == torch.float32
-        yb = torch.jit.script(net)(mel)
+        s = torch.jit.script(net)
+        assert s.gemm_bf16
+        yb = s(mel)
+        # the run-time switch (the plugin times both precisions at load)
+        assert s.set_gemm_bf16(False) is False
+        yf = s(mel)
     assert yb.dtype == torch.float32 and yb.shape == y.shape
     assert float(spectral_convergence(yb, y).max()) < 0.05
+    assert float(spectral_convergence(yf, y).max()) < 0.05
+    assert not torch.equal(yf, yb)
 
 
 def test_losses_finite_and_backward():
