@@ -40,9 +40,11 @@ class DrumData:
 
     def sample_stratified(self, n_classes: int, per_class: int, gen: torch.Generator) -> torch.Tensor:
         """Class-stratified batch for the per-class MMD: `n_classes` distinct classes drawn
-        uniformly, then `per_class` items of each (class-internal weights as in
+        uniformly among those with items, then `per_class` items of each (class-internal weights as in
         `sample_indices`). Returns [n_classes * per_class] indices, grouped by class."""
-        classes = torch.randperm(self.n_classes, generator=gen)[:n_classes]
+        present = torch.tensor([bool((self.weights[self.label == c] > 0).any()) for c in range(self.n_classes)])
+        candidates = torch.nonzero(present).flatten()
+        classes = candidates[torch.randperm(len(candidates), generator=gen)[:n_classes]]
         out = []
         for c in classes.tolist():
             w = torch.where(self.label == c, self.weights, torch.zeros_like(self.weights))

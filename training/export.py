@@ -159,6 +159,8 @@ def export_models(enc: Encoder, dec: Decoder, mcnn: MCNN, a: AudioConfig, m: Mod
             ("mcnn.pt", mcnn, (mel,), (2, meta["n_samples"])),
             ("encoder.pt", enc, (wav, c), (2, meta["latent_dim"]))]:
         sm, how = to_script(mod, ex)
+        if fname == "mcnn.pt" and how != "script":
+            raise RuntimeError("mcnn.pt must be scripted: a traced inverter ignores set_gemm_bf16")
         path = os.path.join(out, fname)
         torch.jit.save(sm, path)
         re = torch.jit.load(path).eval()
@@ -229,12 +231,13 @@ def main():
         dataset_sha1=hashlib.sha1(data.wav.numpy().tobytes()).hexdigest(),
         n_train_items=n_train, n_val_items=int(len(data.val_idx)),
         wae=dict(steps=wae["step"], wall_s=round(wae["wall"], 1),
-                 epochs=round(wae["step"] * 32 / n_train, 1),
+                 batch=wae.get("batch", 32), epochs=round(wae["step"] * wae.get("batch", 32) / n_train, 1),
                  final=wae["hist"][-1] if wae.get("hist") else None),
         mcnn=dict(steps=mc["step"], finetune_steps=mc.get("ft_step", 0), wall_s=round(mc["wall"], 1),
                   final=mcnn_hist[-1] if mcnn_hist else None,
                   final_finetune=ft_hist[-1] if ft_hist else None),
-        model_config=dict(m.__dict__), exported_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        model_config=dict(m.__dict__, **{k: v for k, v in mc["m"].items() if k.startswith("mcnn_")}),
+        exported_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     rep = export_models(enc, dec, mcnn, a, m, codes, labels, a_.out, a_.name, training)
     total = sum(os.path.getsize(os.path.join(a_.out, f)) for f in os.listdir(a_.out))
     print(json.dumps(rep, indent=1))

@@ -94,6 +94,21 @@ def _load_exported(mod: torch.nn.Module, path: str) -> None:
     mod.load_state_dict({k: sd[k] for k in own})
 
 
+def exported_inverter_config(path: str, m: ModelConfig) -> ModelConfig:
+    """A copy of ``m`` with the inverter layout (conv heads, spectral-head width and blocks) of
+    the TorchScript inverter at ``path``, read from its weight names and shapes."""
+    import copy
+    sd = torch.jit.load(path).state_dict()
+    mm = copy.deepcopy(m)
+    mm.mcnn_heads = int(sd["alpha"].numel()) if "inp.weight" in sd else 0
+    if "spec.inp.weight" in sd:
+        mm.mcnn_spec_width = int(sd["spec.inp.weight"].shape[0])
+        mm.mcnn_spec_blocks = 1 + max([int(k.split(".")[2]) for k in sd if k.startswith("spec.blocks.")] or [-1])
+    else:
+        mm.mcnn_spec_width = 0
+    return mm
+
+
 def seed_from_export(src: str, a: AudioConfig, m: ModelConfig) -> list[str]:
     """Seed missing ``checkpoints/wae.pt`` / ``mcnn.pt`` / ``commands.json`` from an exported model.
 
@@ -119,6 +134,7 @@ def seed_from_export(src: str, a: AudioConfig, m: ModelConfig) -> list[str]:
              hist=[dict(stage="seeded", src=src, **w)], a=a.__dict__, m=m.__dict__)
         written.append("wae.pt")
     if not os.path.exists(os.path.join(CKPT, "mcnn.pt")):
+        m = exported_inverter_config(os.path.join(src, "mcnn.pt"), m)
         net = MCNN(a, m)
         _load_exported(net, os.path.join(src, "mcnn.pt"))
         c = tr.get("mcnn", {})
@@ -174,9 +190,11 @@ def train_wae(args, data, a, m, fe):
     acc = dict(rec=0.0, mmd=0.0, cls=0.0, aux_acc=0.0, n=0)
     enc.train(); dec.train(); aux.train()
 
+    batch = args.mmd_classes * args.mmd_per_class if args.mmd_per_class > 0 else args.wae_batch
+
     def ckpt():
         save(path, enc=enc.state_dict(), dec=dec.state_dict(), opt=opt.state_dict(),
-             aux=aux.state_dict(), opt_aux=opt_aux.state_dict(), step=step,
+             aux=aux.state_dict(), opt_aux=opt_aux.state_dict(), step=step, batch=batch,
              wall=wall + time.time() - t0, hist=hist, a=a.__dict__, m=m.__dict__)
 
     while time.time() - t0 < budget:
@@ -330,10 +348,11 @@ def main():
     ap.add_argument("--wae-lr", type=float, default=1e-3)
     ap.add_argument("--wae-total-steps", type=int, default=2000)
     ap.add_argument("--mmd-lambda", type=float, default=10.0)
-    ap.add_argument("--mmd-per-class", type=int, default=0,
-                    help=">0: class-stratified batches with this many items per class, MMD per class")
+    ap.add_argument("--mmd-per-class", type=int, default=8,
+                    help="class-stratified batches with this many items per class, MMD per class "
+                         "(0: batches of --wae-batch, one MMD over the batch, as in the first model)")
     ap.add_argument("--mmd-classes", type=int, default=6, help="classes per stratified batch")
-    ap.add_argument("--cls-lambda", type=float, default=0.0,
+    ap.add_argument("--cls-lambda", type=float, default=0.05,
                     help="weight of the auxiliary class-consistency loss on prior samples")
     ap.add_argument("--wae-restart", action="store_true",
                     help="resume the WAE weights only: fresh optimiser and lr schedule")
@@ -350,7 +369,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--spec-width", type=int, default=256,
                     help="width of the MCNN's frame-rate iSTFT head (0: pure transposed-conv MCNN)")
-    ap.add_argument("--spec-blocks", type=int, default=3)
+    ap.add_argument("--spec-blocks", type=int, default=2,
+                    help="ConvNeXt blocks of the spectral head (the shipped inverter has 2)")
     ap.add_argument("--mcnn-ckpt", default="mcnn.pt",
                     help="checkpoint file name of the inverter under checkpoints/ (ablations use others)")
     ap.add_argument("--mcnn-heads", type=int, default=0,
@@ -358,6 +378,8 @@ def main():
     ap.add_argument("--init-from", default="",
                     help="exported model directory (e.g. ../assets) to seed missing checkpoints from")
     args = ap.parse_args()
+    if args.mmd_per_class == 1:
+        ap.error("--mmd-per-class needs at least 2 sounds per class (an MMD of one sample is undefined)")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     os.makedirs(CKPT, exist_ok=True)

@@ -129,38 +129,41 @@ impl ModelSet {
             source: source.to_owned(),
             inverter_bf16: None,
         };
+        // validate in float32 GEMMs (works on every CPU), then try bf16 as a candidate only
+        let _ = set.set_inverter_gemm_bf16(false);
         set.validate()?;
-        set.choose_inverter_precision()?;
+        set.choose_inverter_precision();
         Ok(set)
     }
 
     /// Times the inverter with bfloat16 and with float32 GEMMs (one warm-up and three timed
     /// calls each, on the calling thread's LibTorch thread count) and keeps the faster one:
     /// bf16 GEMMs are ~1.4x faster per sound on CPUs with AVX512-BF16 or AMX and a slow
-    /// fallback on CPUs without. Inverters without the `set_gemm_bf16` switch are left as they
-    /// are.
-    fn choose_inverter_precision(&mut self) -> Result<()> {
+    /// fallback on CPUs without. A precision whose calls fail is skipped; inverters without the
+    /// `set_gemm_bf16` switch are left as they are. Never fails: float32 was validated before.
+    fn choose_inverter_precision(&mut self) {
+        if self.inverter_bf16.is_none() {
+            return;
+        }
         let mel = vec![0.0f32; self.meta.n_mels * self.meta.n_frames];
         let mut best: Option<(bool, f64)> = None;
         for bf16 in [true, false] {
-            if self.set_inverter_gemm_bf16(bf16).is_err() {
-                self.inverter_bf16 = None;
-                return Ok(());
+            if self.set_inverter_gemm_bf16(bf16).is_err() || self.invert(&mel).is_err() {
+                continue;
             }
-            self.invert(&mel)?;
             let started = Instant::now();
-            for _ in 0..3 {
-                self.invert(&mel)?;
+            if (0..3).any(|_| self.invert(&mel).is_err()) {
+                continue;
             }
             let took = started.elapsed().as_secs_f64();
             if best.is_none_or(|(_, t)| took < t) {
                 best = Some((bf16, took));
             }
         }
-        if let Some((bf16, _)) = best {
-            self.set_inverter_gemm_bf16(bf16)?;
+        let chosen = best.is_some_and(|(bf16, _)| bf16);
+        if self.set_inverter_gemm_bf16(chosen).is_err() {
+            self.inverter_bf16 = None;
         }
-        Ok(())
     }
 
     /// Switches the inverter's GEMMs (input conv, 1x1 convs, output projection) between

@@ -97,7 +97,14 @@ def test_seed_checkpoints_from_export(exported, tmp_path, monkeypatch):
     import train
     out, _, (enc, dec, mc, a, m) = exported
     monkeypatch.setattr(train, "CKPT", str(tmp_path))
-    written = train.seed_from_export(str(out), a, m)
+    # the caller's configuration may differ from the exported inverter's: the layout is read
+    # from the exported weights
+    import copy
+    m_other = copy.deepcopy(m)
+    m_other.mcnn_spec_blocks += 2
+    m_other.mcnn_heads = 0
+    assert train.exported_inverter_config(str(out / "mcnn.pt"), m_other).mcnn_spec_blocks == m.mcnn_spec_blocks
+    written = train.seed_from_export(str(out), a, m_other)
     assert sorted(written) == ["mcnn.pt", "wae.pt"]
     wae = train.load(str(tmp_path / "wae.pt"))
     net = train.load(str(tmp_path / "mcnn.pt"))
@@ -108,5 +115,6 @@ def test_seed_checkpoints_from_export(exported, tmp_path, monkeypatch):
     for k, v in mc.state_dict().items():  # the inverter's GEMM weights were exported in bf16
         assert net["net"][k].dtype == torch.float32, k
         assert torch.allclose(net["net"][k], v, rtol=1e-2, atol=1e-6), k
+    assert net["m"]["mcnn_heads"] == m.mcnn_heads and net["m"]["mcnn_spec_blocks"] == m.mcnn_spec_blocks
     # existing checkpoints are never overwritten
     assert train.seed_from_export(str(out), a, m) == []
