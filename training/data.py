@@ -34,6 +34,11 @@ class DrumData:
             if wc.sum() > 0:
                 w[m] = wc / wc.sum()
         self.weights = w
+        # per-class rows of the weights [n_classes, N] and the classes that have training items
+        # (for class-stratified batches)
+        self.class_weights = torch.stack([torch.where(self.label == c, w, torch.zeros_like(w))
+                                          for c in range(self.n_classes)])
+        self.classes_present = torch.nonzero(self.class_weights.sum(1) > 0).flatten()
 
     def sample_indices(self, n: int, gen: torch.Generator) -> torch.Tensor:
         return torch.multinomial(self.weights, n, replacement=True, generator=gen)
@@ -42,14 +47,10 @@ class DrumData:
         """Class-stratified batch for the per-class MMD: `n_classes` distinct classes drawn
         uniformly among those with items, then `per_class` items of each (class-internal weights as in
         `sample_indices`). Returns [n_classes * per_class] indices, grouped by class."""
-        present = torch.tensor([bool((self.weights[self.label == c] > 0).any()) for c in range(self.n_classes)])
-        candidates = torch.nonzero(present).flatten()
-        classes = candidates[torch.randperm(len(candidates), generator=gen)[:n_classes]]
-        out = []
-        for c in classes.tolist():
-            w = torch.where(self.label == c, self.weights, torch.zeros_like(self.weights))
-            out.append(torch.multinomial(w, per_class, replacement=True, generator=gen))
-        return torch.cat(out)
+        cand = self.classes_present
+        classes = cand[torch.randperm(len(cand), generator=gen)[:n_classes]]
+        return torch.cat([torch.multinomial(self.class_weights[c], per_class, replacement=True, generator=gen)
+                          for c in classes.tolist()])
 
 
 def peak_normalise(x: torch.Tensor, peak: float = 0.9) -> torch.Tensor:

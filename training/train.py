@@ -79,14 +79,16 @@ def load(path):
     return torch.load(path, map_location="cpu", weights_only=False) if os.path.exists(path) else None
 
 
-def _load_exported(mod: torch.nn.Module, path: str) -> None:
-    """Copy the weights of the TorchScript module at ``path`` into ``mod`` (same names).
+def _load_exported(mod: torch.nn.Module, path: str, sd: dict | None = None) -> None:
+    """Copy the weights of the TorchScript module at ``path`` (or its already loaded state dict
+    ``sd``) into ``mod`` (same names).
 
     TorchScript state dicts also list non-persistent buffers (window, mel pseudo-inverse), which
     ``mod`` recomputes; those are skipped. Raises ``RuntimeError`` when a tensor of ``mod`` is
     missing or has another shape.
     """
-    sd = torch.jit.load(path).state_dict()
+    if sd is None:
+        sd = torch.jit.load(path).state_dict()
     own = mod.state_dict()
     missing = [k for k in own if k not in sd or sd[k].shape != own[k].shape]
     if missing:
@@ -94,11 +96,10 @@ def _load_exported(mod: torch.nn.Module, path: str) -> None:
     mod.load_state_dict({k: sd[k] for k in own})
 
 
-def exported_inverter_config(path: str, m: ModelConfig) -> ModelConfig:
+def exported_inverter_config(sd: dict, m: ModelConfig) -> ModelConfig:
     """A copy of ``m`` with the inverter layout (conv heads, spectral-head width and blocks) of
-    the TorchScript inverter at ``path``, read from its weight names and shapes."""
+    an exported inverter, read from the names and shapes of its state dict ``sd``."""
     import copy
-    sd = torch.jit.load(path).state_dict()
     mm = copy.deepcopy(m)
     mm.mcnn_heads = int(sd["alpha"].numel()) if "inp.weight" in sd else 0
     if "spec.inp.weight" in sd:
@@ -134,9 +135,11 @@ def seed_from_export(src: str, a: AudioConfig, m: ModelConfig) -> list[str]:
              hist=[dict(stage="seeded", src=src, **w)], a=a.__dict__, m=m.__dict__)
         written.append("wae.pt")
     if not os.path.exists(os.path.join(CKPT, "mcnn.pt")):
-        m = exported_inverter_config(os.path.join(src, "mcnn.pt"), m)
+        path = os.path.join(src, "mcnn.pt")
+        sd = torch.jit.load(path).state_dict()
+        m = exported_inverter_config(sd, m)
         net = MCNN(a, m)
-        _load_exported(net, os.path.join(src, "mcnn.pt"))
+        _load_exported(net, path, sd)
         c = tr.get("mcnn", {})
         save(os.path.join(CKPT, "mcnn.pt"), net=net.state_dict(), step=int(c.get("steps", 0)),
              ft_step=int(c.get("finetune_steps", 0)), wall=float(c.get("wall_s", 0.0)),

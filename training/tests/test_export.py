@@ -103,7 +103,7 @@ def test_seed_checkpoints_from_export(exported, tmp_path, monkeypatch):
     m_other = copy.deepcopy(m)
     m_other.mcnn_spec_blocks += 2
     m_other.mcnn_heads = 0
-    assert train.exported_inverter_config(str(out / "mcnn.pt"), m_other).mcnn_spec_blocks == m.mcnn_spec_blocks
+    assert train.exported_inverter_config(torch.jit.load(str(out / "mcnn.pt")).state_dict(), m_other).mcnn_spec_blocks == m.mcnn_spec_blocks
     written = train.seed_from_export(str(out), a, m_other)
     assert sorted(written) == ["mcnn.pt", "wae.pt"]
     wae = train.load(str(tmp_path / "wae.pt"))
