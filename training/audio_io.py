@@ -18,6 +18,20 @@ HOP = 256
 N_FRAMES = 86
 N_SAMPLES = N_FRAMES * HOP  # 22016
 
+# Audio contracts (model.json schema_version). v1: the shipped 22 050 Hz model, ~1 s with a
+# 250 ms forced fade. v2: 44 100 Hz, 344 frames of 256 samples (88 064 samples, 1.997 s), the
+# natural decay kept and only a 50 ms end fade when the sound is longer than the window (see
+# README "Audio contract v2" for the measurements behind the numbers).
+CONTRACTS = {
+    1: dict(sample_rate=22050, hop=256, n_frames=86, fade_s=0.25),
+    2: dict(sample_rate=44100, hop=256, n_frames=344, fade_s=0.05),
+}
+
+
+def contract_n_samples(version: int) -> int:
+    c = CONTRACTS[version]
+    return c["n_frames"] * c["hop"]
+
 # ---------------------------------------------------------------- decoding
 
 
@@ -118,6 +132,7 @@ def to_mono(x: np.ndarray) -> np.ndarray:
 
 
 def resample(x: np.ndarray, sr_in: int, sr_out: int = SAMPLE_RATE) -> np.ndarray:
+    """Polyphase resampling (scipy ``resample_poly``, Kaiser-windowed FIR) by the exact ratio."""
     if sr_in == sr_out:
         return x.astype(np.float32)
     fr = Fraction(sr_out, sr_in)

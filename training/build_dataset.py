@@ -1,17 +1,24 @@
 #!/usr/bin/env python3
 """Build the training data set from the installed packages listed in drum_labels.csv.
 
-    python build_dataset.py [--install] [--labels drum_labels.csv] [--out cache/dataset.npz]
+    python build_dataset.py [--install] [--contract 1|2] [--labels drum_labels.csv] [--out ...]
 
 --install  apt-get install the Debian packages (hydrogen-drumkits, hydrogen-data,
            avldrums.lv2-soundfont, lmms-common), extract exadrums with
            `apt-get download` + `dpkg -x` into cache/pkgs/exadrums, and `npm pack`
            supersonic-scsynth-samples@0.84.2 into cache/pkgs/npm.
 
+--contract 1 (default): 22 050 Hz, 22 016 samples, 250 ms fade-out -> cache/dataset.npz.
+--contract 2: 44 100 Hz, 88 064 samples (~2 s), 50 ms end fade -> cache/v2/dataset.npz
+           (a separate cache: the v1 set stays where it is).
+
 Only rows with use in {train, gain_copy} are read (gain copies = velocity augmentation).
-Each file is decoded, mixed to mono, resampled to 22050 Hz, onset-aligned, trimmed/padded to
-22016 samples with a fade-out. Output: cache/dataset.npz (wav [n, N] float32, class index,
-split, row index, recording_group, use) and cache/manifest.csv. Deterministic.
+Each file is decoded, mixed to mono, resampled to the contract's rate, onset-aligned,
+trimmed/padded to the contract's length with a fade-out. Output: dataset.npz (wav [n, N]
+float32, class index, split, row index, recording_group, use, source rate) and manifest.csv.
+Sources whose own rate is below the contract's rate are flagged (`low_rate`, `sr_in`): they
+have no content above sr_in/2 and the training down-weights them / masks that band
+(see train.py). Deterministic.
 """
 from __future__ import annotations
 
@@ -29,7 +36,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from audio_io import N_SAMPLES, SAMPLE_RATE, SF2, prepare_oneshot, read_audio  # noqa: E402
+from audio_io import CONTRACTS, SF2, contract_n_samples, prepare_oneshot, read_audio  # noqa: E402
 
 CLASSES = ["kick", "snare", "clap", "hihat_closed", "hihat_open", "tom", "crash", "ride",
            "rim", "hand_drum", "metal_shaker"]
@@ -108,7 +115,10 @@ def read_rows(labels: str) -> list[dict]:
     return [r for r in rows if r["use"] in ("train", "gain_copy")]
 
 
-def build(labels: str, cache: str, out: str, manifest: str, strict: bool = True) -> dict:
+def build(labels: str, cache: str, out: str, manifest: str, strict: bool = True,
+          contract: int = 1) -> dict:
+    cfg = CONTRACTS[contract]
+    sample_rate, n_samples = cfg["sample_rate"], contract_n_samples(contract)
     rows = read_rows(labels)
     # a group that contains a Glen MacArthur row is kept on the train side as a whole
     glen_groups = {r["recording_group"] for r in rows if is_glen(r)}
@@ -117,7 +127,8 @@ def build(labels: str, cache: str, out: str, manifest: str, strict: bool = True)
     for r in rows:
         try:
             x, sr = load_row(r, cache, sf2_cache)
-            y, info = prepare_oneshot(x, sr)
+            y, info = prepare_oneshot(x, sr, n_samples=n_samples, fade_s=cfg["fade_s"],
+                                      out_sr=sample_rate)
         except Exception as e:  # noqa: BLE001
             failures.append((r["_row"], r["path"], repr(e)))
             continue
@@ -129,6 +140,7 @@ def build(labels: str, cache: str, out: str, manifest: str, strict: bool = True)
                          use=r["use"], drum_class=r["drum_class"],
                          class_index=CLASSES.index(r["drum_class"]), recording_group=g,
                          split=split_of(g, g in glen_groups), sr_in=sr,
+                         low_rate=int(sr < sample_rate),
                          length=info["length"], truncated=int(info["truncated"]),
                          peak=round(info["peak"], 5), layer=r["layer"], n_layers=r["n_layers"]))
         wavs.append(y)
@@ -146,13 +158,23 @@ def build(labels: str, cache: str, out: str, manifest: str, strict: bool = True)
              row=np.array([m["row"] for m in meta], dtype=np.int64),
              group=np.array([int(m["recording_group"]) if m["recording_group"].isdigit() else -1
                              for m in meta], dtype=np.int64),
-             classes=np.array(CLASSES), sample_rate=SAMPLE_RATE, n_samples=N_SAMPLES)
+             sr_in=np.array([m["sr_in"] for m in meta], dtype=np.int64),
+             classes=np.array(CLASSES), sample_rate=sample_rate, n_samples=n_samples,
+             contract=contract)
     with open(manifest, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(meta[0].keys()))
         w.writeheader()
         w.writerows(meta)
     digest = hashlib.sha1(wav.tobytes()).hexdigest()
-    summary = dict(n=len(meta), failures=len(failures), sha1=digest,
+    low = [m for m in meta if m["low_rate"]]
+    summary = dict(contract=contract, sample_rate=sample_rate, n_samples=n_samples,
+                   n=len(meta), failures=len(failures), sha1=digest,
+                   truncated=sum(m["truncated"] for m in meta),
+                   source_rates={str(r): sum(1 for m in meta if m["sr_in"] == r)
+                                 for r in sorted({m["sr_in"] for m in meta})},
+                   low_rate=[dict(row=m["row"], path=m["path"], sample=m["sample"], sr_in=m["sr_in"],
+                                  drum_class=m["drum_class"], split=m["split"], use=m["use"])
+                             for m in low],
                    per_class={c: dict(train=sum(1 for m in meta if m["drum_class"] == c and m["split"] == "train"),
                                       val=sum(1 for m in meta if m["drum_class"] == c and m["split"] == "val"))
                               for c in CLASSES})
@@ -169,12 +191,15 @@ def main() -> None:
     ap.add_argument("--manifest", default=None)
     ap.add_argument("--install", action="store_true")
     ap.add_argument("--allow-failures", action="store_true")
+    ap.add_argument("--contract", type=int, default=1, choices=sorted(CONTRACTS),
+                    help="audio contract (model.json schema_version): 1 = 22.05 kHz ~1 s, 2 = 44.1 kHz ~2 s")
     a = ap.parse_args()
-    out = a.out or os.path.join(a.cache, "dataset.npz")
-    manifest = a.manifest or os.path.join(a.cache, "manifest.csv")
+    sub = a.cache if a.contract == 1 else os.path.join(a.cache, f"v{a.contract}")
+    out = a.out or os.path.join(sub, "dataset.npz")
+    manifest = a.manifest or os.path.join(sub, "manifest.csv")
     if a.install:
         install(a.cache)
-    s = build(a.labels, a.cache, out, manifest, strict=not a.allow_failures)
+    s = build(a.labels, a.cache, out, manifest, strict=not a.allow_failures, contract=a.contract)
     print(json.dumps(s, indent=1))
 
 

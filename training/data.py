@@ -20,6 +20,13 @@ class DrumData:
         self.is_val = torch.from_numpy(d["is_val"].astype(bool))
         self.is_gain_copy = torch.from_numpy(d["is_gain_copy"].astype(bool))
         self.row = d["row"]
+        self.sample_rate = int(d["sample_rate"]) if "sample_rate" in d else 22050
+        # source sample rate of each item (data sets built before contract v2 lack it: then
+        # every item counts as full-band). Items below the contract rate carry nothing above
+        # sr_in / 2; train.py masks that band out of the WAE's reconstruction loss.
+        self.sr_in = torch.from_numpy(d["sr_in"].astype(np.int64)) if "sr_in" in d else \
+            torch.full((len(self.label),), self.sample_rate, dtype=torch.int64)
+        self.low_rate = self.sr_in < self.sample_rate
         self.n_classes = len(CLASSES)
         self.train_idx = torch.nonzero(~self.is_val).flatten()
         self.val_idx = torch.nonzero(self.is_val).flatten()
@@ -59,11 +66,13 @@ def peak_normalise(x: torch.Tensor, peak: float = 0.9) -> torch.Tensor:
 
 def augment(x: torch.Tensor, gen: torch.Generator, p_pitch: float = 0.5, p_shift: float = 0.5,
             p_filter: float = 0.5, max_semitones: float = 1.0, max_shift_s: float = 0.005,
-            gain_db=(-10.0, 0.0), sr: int = 22050) -> torch.Tensor:
+            gain_db=(-10.0, 0.0), sr: int = 22050, p_lowpass: float = 0.5) -> torch.Tensor:
     """x: [B,N] waveforms (onset-aligned). Returns augmented [B,N]:
     pitch shift by resampling (+-max_semitones; changes length, so also the decay),
-    small delay of the onset (0..max_shift_s), gentle spectral tilt / low-pass filtering,
-    peak normalisation then random gain."""
+    small delay of the onset (0..max_shift_s), gentle spectral tilt / low-pass filtering
+    (a filtered item is low-passed with probability p_lowpass, else tilted; the low-pass corner
+    is 0.25..1 of the Nyquist frequency), peak normalisation then random gain.
+    Contract v2 trains its WAE with p_lowpass 0 so no dulled cymbal is a training target."""
     B, N = x.shape
     out = x.clone()
     u = lambda *s: torch.rand(*s, generator=gen)  # noqa: E731
@@ -91,7 +100,7 @@ def augment(x: torch.Tensor, gen: torch.Generator, p_pitch: float = 0.5, p_shift
         g_tilt = torch.pow(f / 0.1, tilt / 6.02).clamp(0.25, 4.0)  # pivot at ~1.1 kHz
         fc = 0.25 + 0.75 * u(B).unsqueeze(-1)                     # low-pass 2.7..11 kHz
         g_lp = 1.0 / torch.sqrt(1.0 + (f / fc) ** 4)
-        use_lp = (u(B) < 0.5).float().unsqueeze(-1)
+        use_lp = (u(B) < p_lowpass).float().unsqueeze(-1)
         g = use_lp * g_lp + (1 - use_lp) * g_tilt
         g = sel * g + (1 - sel)
         out = torch.fft.irfft(X * g, n=N, dim=-1)

@@ -70,12 +70,16 @@ def latent_stats(codes: np.ndarray, labels: np.ndarray, classes=CLASSES) -> dict
 
 def make_meta(a: AudioConfig, m: ModelConfig, codes, labels, name: str, training: dict | None) -> dict:
     ls = latent_stats(codes, labels)
-    meta = dict(schema_version=1, name=name, sample_rate=a.sample_rate, n_fft=a.n_fft, hop=a.hop,
+    meta = dict(schema_version=int(getattr(a, "version", 1)), name=name, sample_rate=a.sample_rate,
+                n_fft=a.n_fft, hop=a.hop,
                 n_mels=a.n_mels, n_frames=a.n_frames, n_samples=a.n_samples,
                 latent_dim=m.latent_dim, classes=list(CLASSES),
                 mel=dict(f_min=a.f_min, f_max=a.f_max, log_floor=a.log_floor,
                          norm_mean=a.norm_mean, norm_std=a.norm_std),
                 latent={"global": ls["global_"], "per_class": ls["per_class"]})
+    if meta["schema_version"] >= 2:
+        from audio_io import CONTRACTS
+        meta["end_fade_s"] = float(CONTRACTS[2]["fade_s"])
     if training is not None:
         meta["training"] = training
     return meta
@@ -87,6 +91,10 @@ def validate_meta(meta: dict, schema_path: str = SCHEMA) -> None:
     jsonschema.validate(meta, schema)
     # contract checks beyond the schema
     assert meta["n_samples"] == meta["n_frames"] * meta["hop"], "n_samples != n_frames*hop"
+    if meta["schema_version"] >= 2:  # contract v2: full band, at least 1.5 s, hop <= ~6 ms
+        assert meta["n_samples"] >= 1.5 * meta["sample_rate"], "v2 sounds are at least 1.5 s long"
+        assert meta["hop"] <= 0.0061 * meta["sample_rate"], "v2 hop is at most ~6 ms"
+        assert meta["mel"]["f_max"] >= 0.99 * meta["sample_rate"] / 2, "v2 mel covers the full band"
     d = meta["latent_dim"]
     for p in [meta["latent"]["global"], *meta["latent"]["per_class"].values()]:
         assert len(p["mean"]) == d and all(len(c) == d for c in p["components"])

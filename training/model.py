@@ -32,6 +32,9 @@ CLASSES = ["kick", "snare", "clap", "hihat_closed", "hihat_open", "tom", "crash"
 
 @dataclass
 class AudioConfig:
+    """Audio contract. Defaults = contract v1 (the shipped 22 050 Hz model); ``audio_config(2)``
+    gives contract v2 (44.1 kHz, ~2 s). ``version`` is model.json's schema_version."""
+    version: int = 1
     sample_rate: int = 22050
     n_fft: int = 1024
     hop: int = 256
@@ -48,6 +51,26 @@ class AudioConfig:
         return self.n_frames * self.hop
 
 
+# Contract v2 (README "Audio contract v2"): 44 100 Hz, n_fft 1024, hop 256 (5.8 ms), 344 frames
+# (88 064 samples = 1.997 s), Slaney mel 0-22 050 Hz. n_mels from the Griffin-Lim / cost
+# measurements of measure_contract.py (reports/contract_v2.json).
+V2_AUDIO = dict(version=2, sample_rate=44100, n_fft=1024, hop=256, n_mels=128, n_frames=344,
+                f_min=0.0, f_max=22050.0, log_floor=1e-5)
+
+
+def audio_config(version: int = 1, **overrides) -> AudioConfig:
+    """AudioConfig of contract ``version`` (1: shipped 22.05 kHz model, 2: 44.1 kHz full band)."""
+    if version == 1:
+        a = AudioConfig()
+    elif version == 2:
+        a = AudioConfig(**V2_AUDIO)
+    else:
+        raise ValueError(f"unknown audio contract version {version}")
+    for k, v in overrides.items():
+        setattr(a, k, v)
+    return a
+
+
 @dataclass
 class ModelConfig:
     latent_dim: int = 64
@@ -62,6 +85,23 @@ class ModelConfig:
     mcnn_strides: List[int] = field(default_factory=lambda: [2, 2, 2, 2, 4, 4])
     mcnn_spec_width: int = 0     # >0: add a frame-rate iSTFT head of this width
     mcnn_spec_blocks: int = 3
+    enc_down: int = 3            # stride-2 stages of the encoder (v2: 4)
+    dec_up: int = 3              # x2 upsampling stages of the decoder (v2: 4)
+
+
+def model_config(version: int = 1, **overrides) -> ModelConfig:
+    """ModelConfig defaults of contract ``version``: v2 has one more down/up-sampling stage in
+    the WAE (344 frames instead of 86) and a 3-block spectral inverter of width 256."""
+    m = ModelConfig()
+    if version == 2:
+        m.enc_down = 4
+        m.dec_up = 4
+        m.mcnn_heads = 0
+        m.mcnn_spec_width = 256
+        m.mcnn_spec_blocks = 3
+    for k, v in overrides.items():
+        setattr(m, k, v)
+    return m
 
 
 # ------------------------------------------------------------------ mel
@@ -100,6 +140,18 @@ def mel_filterbank(sr: int, n_fft: int, n_mels: int, f_min: float, f_max: float)
     enorm = 2.0 / (mel_f[2:n_mels + 2] - mel_f[:n_mels])
     weights *= enorm[:, None]
     return weights.astype(np.float32)
+
+
+def mel_band_centres(a: "AudioConfig") -> torch.Tensor:
+    """Centroid frequency (Hz) of each mel band of ``a``'s filterbank: [n_mels]."""
+    fb = torch.from_numpy(mel_filterbank(a.sample_rate, a.n_fft, a.n_mels, a.f_min, a.f_max))
+    f = torch.linspace(0, a.sample_rate / 2, a.n_fft // 2 + 1)
+    return (fb * f).sum(1) / fb.sum(1).clamp_min(1e-12)
+
+
+def band_keep_mask(centres: torch.Tensor, cutoff_hz: torch.Tensor) -> torch.Tensor:
+    """[B, n_bands, 1] float mask: 1 where a band's centre lies below the item's cutoff (Hz)."""
+    return (centres.view(1, -1) <= cutoff_hz.view(-1, 1).float()).float().unsqueeze(-1)
 
 
 class MelFrontEnd(nn.Module):
@@ -162,10 +214,12 @@ class Encoder(nn.Module):
         w = m.enc_width
         C = m.n_classes
         self.inp = nn.Conv1d(a.n_mels + C, w, 3, padding=1)
-        self.down = nn.ModuleList([nn.Conv1d(w, w, 4, stride=2, padding=1) for _ in range(3)])
-        self.blocks = nn.ModuleList([FiLMResBlock(w, C, d) for d in (1, 2, 1)])
+        nd = m.enc_down
+        self.n_down = nd
+        self.down = nn.ModuleList([nn.Conv1d(w, w, 4, stride=2, padding=1) for _ in range(nd)])
+        self.blocks = nn.ModuleList([FiLMResBlock(w, C, 2 if i % 2 == 1 else 1) for i in range(nd)])
         t = a.n_frames
-        for _ in range(3):
+        for _ in range(nd):
             t = (t + 2 - 4) // 2 + 1
         self.t_out = t
         self.out = nn.Linear(w * t + C, m.latent_dim)
@@ -173,9 +227,9 @@ class Encoder(nn.Module):
     def encode_mel(self, mel: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         cb = c.unsqueeze(-1).expand(c.shape[0], c.shape[1], mel.shape[2])
         h = self.inp(torch.cat([mel, cb], dim=1))
-        for i in range(3):
-            h = self.blocks[i](h, c)
-            h = self.down[i](F.leaky_relu(h, 0.2))
+        for blk, down in zip(self.blocks, self.down):
+            h = blk(h, c)
+            h = down(F.leaky_relu(h, 0.2))
         h = F.leaky_relu(h, 0.2).flatten(1)
         return self.out(torch.cat([h, c], dim=1))
 
@@ -189,12 +243,13 @@ class Decoder(nn.Module):
         w = m.dec_width
         C = m.n_classes
         self.w = w
-        self.t0 = 11  # 11 -> 22 -> 44 -> 88, cropped to 86
+        # v1: 11 -> 22 -> 44 -> 88, cropped to 86; v2: 22 -> 44 -> 88 -> 176 -> 352, cropped to 344
+        self.t0 = -(-a.n_frames // (2 ** m.dec_up))
         self.n_frames = a.n_frames
         self.fc = nn.Linear(m.latent_dim + C, w * self.t0)
-        self.ups = nn.ModuleList([nn.ConvTranspose1d(w, w, 4, stride=2, padding=1) for _ in range(3)])
+        self.ups = nn.ModuleList([nn.ConvTranspose1d(w, w, 4, stride=2, padding=1) for _ in range(m.dec_up)])
         blocks = []
-        for _ in range(3):
+        for _ in range(m.dec_up):
             for j in range(m.dec_blocks):
                 blocks.append(FiLMResBlock(w, C, 1 if j % 2 == 0 else 3))
         self.blocks = nn.ModuleList(blocks)

@@ -22,8 +22,10 @@ and stored in checkpoints/norm.json.
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
 import os
+import signal
 import sys
 import time
 
@@ -35,18 +37,38 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from data import DrumData, augment, one_hot  # noqa: E402
 from model import (AudioConfig, AuxMelClassifier, Decoder, Encoder, MCNN, MelFrontEnd,  # noqa: E402
-                   ModelConfig, MultiResSTFTLoss, count_params, imq_mmd, per_class_mmd)
+                   ModelConfig, MultiResSTFTLoss, audio_config, band_keep_mask, count_params,
+                   imq_mmd, mel_band_centres, model_config, per_class_mmd)
 
 CKPT = os.path.join(HERE, "checkpoints")
 
+# set by SIGTERM / SIGINT (or --stop-at): every stage loop ends at its next step, writes its
+# checkpoint and the remaining stages are skipped, so `kill PID` pauses a run cleanly
+STOP = {"flag": False, "at": None}
+
+
+def _request_stop(signum, frame):  # noqa: ARG001
+    STOP["flag"] = True
+    log(f"signal {signum}: stopping after this step (checkpoint follows)")
+
+
+def should_stop() -> bool:
+    if STOP["at"] is not None and time.time() >= STOP["at"]:
+        STOP["flag"] = True
+    return STOP["flag"]
+
 
 def default_configs(args=None):
-    a = AudioConfig()
-    m = ModelConfig()
+    version = getattr(args, "contract", 1) if args is not None else 1
+    a = audio_config(version)
+    m = model_config(version)
     if args is not None:
-        m.mcnn_spec_width = args.spec_width
-        m.mcnn_spec_blocks = args.spec_blocks
-        m.mcnn_heads = args.mcnn_heads
+        if args.spec_width is not None:
+            m.mcnn_spec_width = args.spec_width
+        if args.spec_blocks is not None:
+            m.mcnn_spec_blocks = args.spec_blocks
+        if args.mcnn_heads is not None:
+            m.mcnn_heads = args.mcnn_heads
     return a, m
 
 
@@ -69,7 +91,24 @@ def norm_stats(data: DrumData, a: AudioConfig) -> tuple[float, float]:
     return mean, std
 
 
+COMPACT = {"on": False}  # --compact-ckpt: optimiser moments stored in bfloat16
+
+
+def compact_opt_state(sd: dict) -> dict:
+    """Copy of an optimiser state dict with its floating-point moment tensors in bfloat16
+    (half the bytes; bf16 keeps float32's exponent range, so Adam's exp_avg_sq does not
+    underflow). ``Optimizer.load_state_dict`` casts them back to the parameters' float32."""
+    out = dict(sd)
+    out["state"] = {k: {n: (v.to(torch.bfloat16) if torch.is_tensor(v) and v.is_floating_point()
+                            and n != "step" else v) for n, v in st.items()}
+                    for k, st in sd["state"].items()}
+    return out
+
+
 def save(path, **kw):
+    if COMPACT["on"]:
+        kw = {k: (compact_opt_state(v) if k.startswith("opt") and isinstance(v, dict) and "state" in v else v)
+              for k, v in kw.items()}
     tmp = path + ".tmp"
     torch.save(kw, tmp)
     os.replace(tmp, path)
@@ -187,6 +226,8 @@ def train_wae(args, data, a, m, fe):
             log(f"wae: resumed at step {step} with a fresh optimiser (seeded checkpoint)")
     log(f"wae: enc {count_params(enc)} dec {count_params(dec)} aux {count_params(aux)} params")
     gen = torch.Generator().manual_seed(1000 + step)
+    if st and "gen" in st and not args.wae_restart:
+        gen.set_state(st["gen"])  # resume the data/prior stream where it stopped
     budget = args.wae_minutes * 60
     t0 = time.time(); last_ck = t0
     est_total = args.wae_total_steps
@@ -194,19 +235,25 @@ def train_wae(args, data, a, m, fe):
     enc.train(); dec.train(); aux.train()
 
     batch = args.mmd_classes * args.mmd_per_class if args.mmd_per_class > 0 else args.wae_batch
+    # items from sources below the contract rate (e.g. 22.05 kHz files in a 44.1 kHz set) have
+    # an empty top band: it is left out of their reconstruction loss (mel bands whose centre
+    # lies above 0.94 * sr_in / 2), so the decoder is never taught a dull top octave
+    centres = mel_band_centres(a)
+    lowpass_p = args.wae_lowpass if args.wae_lowpass is not None else (0.5 if a.version == 1 else 0.0)
 
     def ckpt():
         save(path, enc=enc.state_dict(), dec=dec.state_dict(), opt=opt.state_dict(),
              aux=aux.state_dict(), opt_aux=opt_aux.state_dict(), step=step, batch=batch,
-             wall=wall + time.time() - t0, hist=hist, a=a.__dict__, m=m.__dict__)
+             wall=wall + time.time() - t0, hist=hist, a=a.__dict__, m=m.__dict__,
+             gen=gen.get_state())
 
-    while time.time() - t0 < budget:
+    while time.time() - t0 < budget and not should_stop():
         if args.mmd_per_class > 0:
             idx = data.sample_stratified(args.mmd_classes, args.mmd_per_class, gen)
         else:
             idx = data.sample_indices(args.wae_batch, gen)
         with torch.no_grad():
-            x = augment(data.wav[idx], gen)
+            x = augment(data.wav[idx], gen, sr=a.sample_rate, p_lowpass=lowpass_p)
             mel = fe(x)
         lab = data.label[idx]
         c = one_hot(lab)
@@ -214,7 +261,12 @@ def train_wae(args, data, a, m, fe):
             g["lr"] = cosine_lr(step, est_total, args.wae_lr)
         z = enc.encode_mel(mel, c)
         rec = dec(z, c)
-        l_rec = (rec - mel).abs().mean()
+        if bool(data.low_rate[idx].any()):
+            cut = torch.where(data.low_rate[idx], 0.94 * data.sr_in[idx].float() / 2, float("inf"))
+            keep = band_keep_mask(centres, cut).expand_as(rec)
+            l_rec = ((rec - mel).abs() * keep).sum() / keep.sum()
+        else:
+            l_rec = (rec - mel).abs().mean()
         if args.mmd_per_class > 0:
             l_mmd = per_class_mmd(z, lab, gen)
         else:
@@ -251,9 +303,9 @@ def train_wae(args, data, a, m, fe):
     return enc, dec
 
 
-def mcnn_batch(data, idx, gen, fe, crop_frames, hop):
+def mcnn_batch(data, idx, gen, fe, crop_frames, hop, sr=22050):
     with torch.no_grad():
-        x = augment(data.wav[idx], gen)
+        x = augment(data.wav[idx], gen, sr=sr)
         mel = fe(x)
         if crop_frames and crop_frames < mel.shape[-1]:
             T = mel.shape[-1]
@@ -294,22 +346,24 @@ def train_mcnn(args, data, a, m, fe, stage="mcnn", enc=None, dec=None):
     log(f"{stage}: mcnn {count_params(net)} params")
     loss_fn = MultiResSTFTLoss([int(v) for v in args.stft_ffts.split(",")], per_item=args.sc_per_item)
     gen = torch.Generator().manual_seed(2000 + step)
+    if st and st.get("gen") is not None and st.get("gen_stage") == stage and not (missing or unexpected):
+        gen.set_state(st["gen"])  # same stage resumed: continue its data stream
     budget = (args.mcnn_minutes if stage == "mcnn" else args.finetune_minutes) * 60
     t0 = time.time(); last_ck = t0
     acc = dict(sc=0.0, lm=0.0, n=0)
     net.train()
     if dec is not None:
         enc.eval(); dec.eval()
-    while time.time() - t0 < budget:
+    while time.time() - t0 < budget and not should_stop():
         if stage == "mcnn":
             idx = data.sample_indices(args.mcnn_batch, gen)
-            x, mel = mcnn_batch(data, idx, gen, fe, args.crop_frames, a.hop)
+            x, mel = mcnn_batch(data, idx, gen, fe, args.crop_frames, a.hop, a.sample_rate)
             lr = args.mcnn_const_lr if args.mcnn_const_lr > 0 else \
                 cosine_lr(step, args.mcnn_total_steps, args.mcnn_lr)
         else:
             idx = data.sample_indices(args.mcnn_batch // 2, gen)
             with torch.no_grad():
-                x = augment(data.wav[idx], gen)
+                x = augment(data.wav[idx], gen, sr=a.sample_rate)
                 mel = fe(x)
                 c = one_hot(data.label[idx])
                 melr = dec(enc.encode_mel(mel, c), c)
@@ -332,17 +386,33 @@ def train_mcnn(args, data, a, m, fe, stage="mcnn", enc=None, dec=None):
             hist.append(r); log(f"{stage} {r}"); acc = dict(sc=0.0, lm=0.0, n=0)
         if time.time() - last_ck > args.ckpt_every:
             save(path, net=net.state_dict(), opt=opt.state_dict(), step=step, ft_step=ft_step,
-                 wall=wall + time.time() - t0, hist=hist, a=a.__dict__, m=m.__dict__)
+                 wall=wall + time.time() - t0, hist=hist, a=a.__dict__, m=m.__dict__,
+                 gen=gen.get_state(), gen_stage=stage)
             last_ck = time.time()
     save(path, net=net.state_dict(), opt=opt.state_dict(), step=step, ft_step=ft_step,
-         wall=wall + time.time() - t0, hist=hist, a=a.__dict__, m=m.__dict__)
+         wall=wall + time.time() - t0, hist=hist, a=a.__dict__, m=m.__dict__,
+         gen=gen.get_state(), gen_stage=stage)
     log(f"{stage}: done, step {step}")
     return net
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=os.path.join(HERE, "cache", "dataset.npz"))
+    ap.add_argument("--contract", type=int, default=1, choices=(1, 2),
+                    help="audio contract / model.json schema_version: 1 = the shipped 22.05 kHz ~1 s "
+                         "model, 2 = 44.1 kHz ~2 s full band (model.audio_config / model_config)")
+    ap.add_argument("--data", default=None,
+                    help="data set (default cache/dataset.npz, contract 2: cache/v2/dataset.npz)")
+    ap.add_argument("--ckpt-dir", default=None,
+                    help="checkpoint directory (default checkpoints/, contract 2: checkpoints/v2/); "
+                         "a run that spans sessions lives in runs/<name>/ (committed)")
+    ap.add_argument("--compact-ckpt", action="store_true",
+                    help="store optimiser moments in bfloat16 (half the size; for committed runs)")
+    ap.add_argument("--stop-at", default="",
+                    help="UTC wall time HH:MM at which every stage stops and checkpoints (a pause)")
+    ap.add_argument("--wae-lowpass", type=float, default=None,
+                    help="probability that a filtered WAE item is low-passed instead of tilted "
+                         "(default 0.5 for contract 1, 0 for contract 2)")
     ap.add_argument("--stages", default="wae,mcnn,finetune")
     ap.add_argument("--wae-minutes", type=float, default=12)
     ap.add_argument("--mcnn-minutes", type=float, default=30)
@@ -370,27 +440,51 @@ def main():
     ap.add_argument("--crop-frames", type=int, default=43)
     ap.add_argument("--ckpt-every", type=float, default=120)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--spec-width", type=int, default=256,
-                    help="width of the MCNN's frame-rate iSTFT head (0: pure transposed-conv MCNN)")
-    ap.add_argument("--spec-blocks", type=int, default=2,
-                    help="ConvNeXt blocks of the spectral head (the shipped inverter has 2)")
+    ap.add_argument("--spec-width", type=int, default=None,
+                    help="width of the MCNN's frame-rate iSTFT head (0: pure transposed-conv MCNN; "
+                         "default 256 for both contracts)")
+    ap.add_argument("--spec-blocks", type=int, default=None,
+                    help="ConvNeXt blocks of the spectral head (default 2 = the shipped inverter; "
+                         "contract 2: 3)")
     ap.add_argument("--mcnn-ckpt", default="mcnn.pt",
                     help="checkpoint file name of the inverter under checkpoints/ (ablations use others)")
-    ap.add_argument("--mcnn-heads", type=int, default=0,
-                    help="transposed-conv heads of the MCNN (0: spectral head only)")
+    ap.add_argument("--mcnn-heads", type=int, default=None,
+                    help="transposed-conv heads of the MCNN (default 0: spectral head only)")
     ap.add_argument("--init-from", default="",
                     help="exported model directory (e.g. ../assets) to seed missing checkpoints from")
     args = ap.parse_args()
     if args.mmd_per_class == 1:
         ap.error("--mmd-per-class needs at least 2 sounds per class (an MMD of one sample is undefined)")
+    global CKPT
+    if args.ckpt_dir:
+        CKPT = os.path.abspath(args.ckpt_dir)
+    elif args.contract != 1:
+        CKPT = os.path.join(HERE, "checkpoints", f"v{args.contract}")
+    if args.data is None:
+        args.data = os.path.join(HERE, "cache", "dataset.npz" if args.contract == 1 else
+                                 f"v{args.contract}/dataset.npz")
+    COMPACT["on"] = args.compact_ckpt
+    if args.stop_at:
+        hh, mm = (int(v) for v in args.stop_at.split(":"))
+        now = time.gmtime()
+        at = calendar.timegm((now.tm_year, now.tm_mon, now.tm_mday, hh, mm, 0, 0, 0, 0))
+        STOP["at"] = at if at > time.time() else at + 86400
+    signal.signal(signal.SIGTERM, _request_stop)
+    signal.signal(signal.SIGINT, _request_stop)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     os.makedirs(CKPT, exist_ok=True)
     data = DrumData(args.data)
     a, m = default_configs(args)
+    if data.sample_rate != a.sample_rate or data.wav.shape[1] != a.n_samples:
+        ap.error(f"{args.data}: {data.sample_rate} Hz x {data.wav.shape[1]} samples does not fit contract "
+                 f"{args.contract} ({a.sample_rate} Hz x {a.n_samples}); build it with "
+                 f"build_dataset.py --contract {args.contract}")
     a.norm_mean, a.norm_std = norm_stats(data, a)
     log(f"data: {len(data.label)} items, train {len(data.train_idx)}, val {len(data.val_idx)}; "
         f"norm {a.norm_mean:.3f} {a.norm_std:.3f}")
+    log(f"contract v{a.version}: {a.sample_rate} Hz, n_fft {a.n_fft}, hop {a.hop}, n_mels {a.n_mels}, "
+        f"{a.n_frames} frames; checkpoints in {CKPT}; low-rate items {int(data.low_rate.sum())}")
     if args.init_from:
         log(f"seeded from {args.init_from}: {seed_from_export(args.init_from, a, m) or 'nothing missing'}")
     fe = MelFrontEnd(a)
@@ -400,16 +494,23 @@ def main():
     cmds = json.load(open(cmd_path)) if os.path.exists(cmd_path) else []
     cmds.append(dict(utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), argv=sys.argv, args=vars(args)))
     json.dump(cmds, open(cmd_path, "w"), indent=1)
-    if "wae" in stages:
-        enc, dec = train_wae(args, data, a, m, fe)
-    if "mcnn" in stages:
-        train_mcnn(args, data, a, m, fe, "mcnn")
-    if "finetune" in stages:
-        if dec is None:
-            st = load(os.path.join(CKPT, "wae.pt"))
-            enc, dec = Encoder(a, m), Decoder(a, m)
-            enc.load_state_dict(st["enc"]); dec.load_state_dict(st["dec"])
-        train_mcnn(args, data, a, m, fe, "finetune", enc, dec)
+    unknown = [s_ for s_ in stages if s_ not in ("wae", "mcnn", "finetune")]
+    if unknown:
+        ap.error(f"unknown stages {unknown}")
+    for stage in stages:  # in the order given (e.g. mcnn,wae)
+        if should_stop():
+            log(f"stop requested: stage {stage} skipped")
+            continue
+        if stage == "wae":
+            enc, dec = train_wae(args, data, a, m, fe)
+        elif stage == "mcnn":
+            train_mcnn(args, data, a, m, fe, "mcnn")
+        else:
+            if dec is None:
+                st = load(os.path.join(CKPT, "wae.pt"))
+                enc, dec = Encoder(a, m), Decoder(a, m)
+                enc.load_state_dict(st["enc"]); dec.load_state_dict(st["dec"])
+            train_mcnn(args, data, a, m, fe, "finetune", enc, dec)
 
 
 if __name__ == "__main__":
