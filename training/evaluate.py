@@ -36,7 +36,8 @@ EVAL_PEAK = 0.5  # validation sounds are peak-normalised to this (inside the tra
 
 def audio_config(meta: dict) -> AudioConfig:
     mm = meta["mel"]
-    return AudioConfig(sample_rate=meta["sample_rate"], n_fft=meta["n_fft"], hop=meta["hop"],
+    return AudioConfig(version=int(meta.get("schema_version", 1)),
+                       sample_rate=meta["sample_rate"], n_fft=meta["n_fft"], hop=meta["hop"],
                        n_mels=meta["n_mels"], n_frames=meta["n_frames"], f_min=mm["f_min"],
                        f_max=mm["f_max"], log_floor=mm["log_floor"], norm_mean=mm["norm_mean"],
                        norm_std=mm["norm_std"])
@@ -109,7 +110,7 @@ def train_classifier(data: DrumData, fe: MelFrontEnd, minutes: float, seed: int 
     while time.time() - t0 < minutes * 60:
         idx = torch.multinomial(w, 32, replacement=True, generator=gen)
         with torch.no_grad():
-            mel = fe(augment(data.wav[idx], gen))
+            mel = fe(augment(data.wav[idx], gen, sr=data.sample_rate))
         loss = F.cross_entropy(clf(mel), data.label[idx], label_smoothing=0.05)
         opt.zero_grad(); loss.backward(); opt.step(); step += 1
     clf.eval()

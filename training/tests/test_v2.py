@@ -195,3 +195,21 @@ def test_train_v2_runs_pauses_and_resumes(tmp_path, monkeypatch):
     wae2 = train.load(os.path.join(ck, "wae.pt"))
     assert mc2["step"] > s1 and wae2["step"] > w1
     assert len(json.load(open(os.path.join(ck, "commands.json")))) == 2
+
+
+def test_export_round_trip_v2_small(tmp_path):
+    """A tiny contract-v2 model set exports, reloads and validates as schema_version 2."""
+    torch.manual_seed(0)
+    a = audio_config(2)
+    m = model_config(2, enc_width=16, dec_width=16, mcnn_spec_width=16, mcnn_spec_blocks=1)
+    enc, dec, inv = Encoder(a, m), Decoder(a, m), MCNN(a, m)
+    rng = np.random.default_rng(0)
+    codes = rng.normal(size=(30, m.latent_dim))
+    rep = export.export_models(enc, dec, inv, a, m, codes, np.arange(30) % m.n_classes, str(tmp_path),
+                               "v2-test", training=dict(command="pytest"), timing=False)
+    assert rep["mcnn.pt"]["how"] == "script"
+    meta = json.load(open(tmp_path / "model.json"))
+    assert meta["schema_version"] == 2 and meta["n_samples"] == 88064 and meta["n_mels"] == a.n_mels
+    mel = torch.jit.load(str(tmp_path / "decoder.pt"))(torch.zeros(1, 64), torch.eye(11)[:1])
+    assert mel.shape == (1, a.n_mels, a.n_frames)
+    assert torch.jit.load(str(tmp_path / "mcnn.pt"))(mel).shape == (1, a.n_samples)
