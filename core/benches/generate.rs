@@ -5,7 +5,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use ndm_core::control::{latent_for, SoundParams};
 use ndm_core::generate::generate;
 use ndm_core::model::{configure_threads, default_model_dir, ModelSet};
-use ndm_core::voices::{PlaySettings, Voices};
+use ndm_core::kit::{PadPlayback, PADS};
+use ndm_core::voices::Voices;
 use std::hint::black_box;
 
 fn bench_generation(c: &mut Criterion) {
@@ -43,28 +44,26 @@ fn bench_generation(c: &mut Criterion) {
 }
 
 fn bench_realtime(c: &mut Criterion) {
-    let sound = ndm_core::Sound {
-        samples: (0..96_000).map(|i| ((i as f32) * 0.01).sin() * 0.5).collect(),
-        sample_rate: 48_000,
-        params: SoundParams::for_class(0),
-        timing: Default::default(),
-    };
+    let samples: Vec<f32> = (0..96_000).map(|i| ((i as f32) * 0.01).sin() * 0.5).collect();
     let mut g = c.benchmark_group("realtime_block_512");
     for voices in [1usize, 16, 64] {
         let mut v = Voices::new(48_000.0);
-        let _ = v.install(Box::new(sound.clone()));
-        let settings = PlaySettings { polyphony: voices, ..Default::default() };
-        for _ in 0..voices {
-            v.note_on(0.9, &settings);
+        for pad in 0..PADS {
+            let sound = ndm_core::Sound { samples: samples.clone(), sample_rate: 48_000, pad, params: SoundParams::for_class(0), timing: Default::default() };
+            let _ = v.install(Box::new(sound));
         }
-        let mut out = vec![0.0f32; 512];
+        let play = PadPlayback::default();
+        for k in 0..voices {
+            v.note_on(k % PADS, 0.9, &play);
+        }
         g.bench_function(format!("{voices}_voices"), |b| {
             b.iter(|| {
                 // Restart voices that ended so the count stays constant.
                 if v.active_voices() < voices {
-                    v.note_on(0.9, &settings);
+                    v.note_on(0, 0.9, &play);
                 }
-                v.render(black_box(&mut out), 1.0)
+                black_box(v.render(256));
+                black_box(v.render(256));
             })
         });
     }

@@ -4,7 +4,8 @@ use crate::control::SoundParams;
 use crate::error::Result;
 use crate::generate::{generate, Sound};
 use crate::model::{configure_threads, ModelSet};
-use crate::voices::{PlaySettings, Voices};
+use crate::kit::{NativeAudio, PadPlayback, GM_KIT};
+use crate::voices::{Voices, CHUNK};
 use std::path::Path;
 use std::time::Instant;
 
@@ -35,6 +36,10 @@ pub struct BenchReport {
     pub resample_48k_ms: f64,
     /// Encoder forward (1 thread).
     pub encoder_ms_1t: f64,
+    /// "New kit": all 16 pads of the GM kit regenerated with new seeds, as the worker does it
+    /// (generation, 16-bit rounding, tune and resampling to 48 kHz), one after the other on 1
+    /// thread. Target ≤ 150 ms.
+    pub new_kit_16_pads_ms_1t: f64,
     /// Real-time side cost of one 512-sample block at 48 kHz as a fraction of the block's
     /// duration, with 1, 16 and 64 active voices.
     pub rt_fraction_1_voice: f64,
@@ -74,34 +79,50 @@ pub fn peak_rss_mib() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Real-time cost of one 512-sample block at 48 kHz with `voices` active, as a fraction of the
-/// block's duration (median over `blocks`).
+/// Real-time cost of one 512-sample block at 48 kHz with `voices` active (spread over the 16
+/// pads, main output), as a fraction of the block's duration (median over `blocks`).
 pub fn rt_fraction(sound: &Sound, voices: usize, blocks: usize) -> f64 {
     const BLOCK: usize = 512;
     let rate = 48_000.0;
     let mut v = Voices::new(rate);
-    let mut s = sound.clone();
     // A long sound so voices stay active for the whole measurement.
     let need = BLOCK * (blocks + 1);
-    while s.samples.len() < need {
-        let copy = s.samples.clone();
-        s.samples.extend_from_slice(&copy);
+    let mut long = sound.samples.clone();
+    while long.len() < need {
+        let copy = long.clone();
+        long.extend_from_slice(&copy);
     }
-    s.sample_rate = rate as u32;
-    let _ = v.install(Box::new(s));
-    let settings = PlaySettings { polyphony: voices, ..PlaySettings::default() };
-    for _ in 0..voices {
-        v.note_on(0.9, &settings);
+    for pad in 0..crate::kit::PADS {
+        let s = Sound { samples: long.clone(), sample_rate: rate as u32, pad, ..sound.clone() };
+        let _ = v.install(Box::new(s));
     }
-    let mut out = vec![0.0f32; BLOCK];
+    let play = PadPlayback::default();
+    for k in 0..voices {
+        v.note_on(k % crate::kit::PADS, 0.9, &play);
+    }
     let mut t = Vec::with_capacity(blocks);
     for _ in 0..blocks {
-        out.iter_mut().for_each(|o| *o = 0.0);
         let s = Instant::now();
-        v.render(&mut out, 1.0);
+        for _ in 0..BLOCK / CHUNK {
+            std::hint::black_box(v.render(CHUNK));
+        }
         t.push(s.elapsed().as_secs_f64());
     }
     median(t) / (BLOCK as f64 / rate as f64)
+}
+
+/// One "New kit" on `model`: the 16 GM pads with seeds offset by `seed`, as the worker makes
+/// them (generate, round to 16-bit, tune + resample to 48 kHz).
+pub fn new_kit(model: &ModelSet, seed: u64) -> Result<()> {
+    let meta = model.meta();
+    for pad in &GM_KIT {
+        let class = meta.class_index(pad.class).unwrap_or(0);
+        let params = SoundParams { variation: 0.3, seed: u64::from(pad.seed) + seed, ..SoundParams::for_class(class) };
+        let sound = generate(model, &params, None)?;
+        let native = NativeAudio::from_f32(&sound.samples, sound.sample_rate);
+        std::hint::black_box(crate::engine::resample_tuned(&native, 48_000, pad.tune)?);
+    }
+    Ok(())
 }
 
 /// Runs every measurement on the model set in `dir` with `iterations` repetitions each.
@@ -136,6 +157,11 @@ pub fn run(dir: &Path, iterations: usize) -> Result<BenchReport> {
     let (d1, i1, p1, t1) = stages(1)?;
     let resample_48k_ms = time_ms(n, || crate::dsp::resample(&wav, meta.sample_rate, 48_000).map(|_| ()))?;
     let encoder_ms_1t = time_ms(n, || model.encode(&wav, &c).map(|_| ()))?;
+    let mut kit_seed = 0;
+    let new_kit_16_pads_ms_1t = time_ms(n.min(10), || {
+        kit_seed += 10_000;
+        new_kit(&model, kit_seed)
+    })?;
     let sound = generate(&model, &params, Some(48_000))?;
     Ok(BenchReport {
         model: meta.name.clone(),
@@ -150,6 +176,7 @@ pub fn run(dir: &Path, iterations: usize) -> Result<BenchReport> {
         total_ms_2t: t2,
         resample_48k_ms,
         encoder_ms_1t,
+        new_kit_16_pads_ms_1t,
         rt_fraction_1_voice: rt_fraction(&sound, 1, 2000),
         rt_fraction_16_voices: rt_fraction(&sound, 16, 2000),
         rt_fraction_64_voices: rt_fraction(&sound, 64, 2000),

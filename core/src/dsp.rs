@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
-use rubato::{Fft, FixedSync, Resampler};
+use rubato::{Async, Fft, FixedAsync, FixedSync, Resampler, SincInterpolationParameters};
 
 /// Peak level after normalisation: −1 dBFS.
 pub const PEAK_TARGET: f32 = 0.891;
@@ -88,6 +88,27 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
     let out = resampler
         .process_all(&input, samples.len(), None)
         .map_err(|e| Error::Resample(e.to_string()))?;
+    Ok(out.take_data())
+}
+
+/// Resamples mono `samples` by `ratio` (output rate ÷ input rate; e.g. a pitch change) with
+/// rubato's asynchronous sinc resampler (256-tap Blackman-Harris² windowed sinc, automatic
+/// cut-off: band-limited, so tuning up does not alias). Output length `round(len · ratio)`.
+///
+/// # Errors
+/// [`Error::Resample`] for a ratio outside (1/64, 64) or a rubato failure.
+pub fn resample_ratio(samples: &[f32], ratio: f64) -> Result<Vec<f32>> {
+    if !(ratio.is_finite() && ratio > 1.0 / 64.0 && ratio < 64.0) {
+        return Err(Error::Resample(format!("ratio {ratio}")));
+    }
+    if samples.is_empty() {
+        return Ok(Vec::new());
+    }
+    let params = SincInterpolationParameters::default();
+    let mut resampler = Async::<f32>::new_sinc(ratio, 1.0, &params, 1024, 1, FixedAsync::Input)
+        .map_err(|e| Error::Resample(e.to_string()))?;
+    let input = InterleavedSlice::new(samples, 1, samples.len()).map_err(|e| Error::Resample(e.to_string()))?;
+    let out = resampler.process_all(&input, samples.len(), None).map_err(|e| Error::Resample(e.to_string()))?;
     Ok(out.take_data())
 }
 

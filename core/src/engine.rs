@@ -1,36 +1,42 @@
-//! The inference worker: one thread per engine instance that owns the [`ModelSet`], generates
-//! sounds for the newest request, encodes dropped samples, and frees retired sounds.
+//! The inference worker of a kit: one thread per engine instance that owns the [`ModelSet`],
+//! keeps every pad's sound up to date with its [`KitSource`], encodes dropped samples, and frees
+//! retired sounds.
 //!
 //! ```text
-//! audio thread ── Request (rtrb, Copy) ──▶ worker ── Box<Sound> (rtrb) ──▶ audio thread
+//! params (atomics) ──KitSource, polled──▶ worker ── Box<Sound> per pad (rtrb) ──▶ audio thread
 //! audio thread ── retired Box<Sound> (rtrb) ──▶ worker (frees it)
-//! GUI/main     ── Command (mpsc) ──▶ worker ── Status (parking_lot::Mutex) ──▶ GUI
+//! audio thread / main ── sync request (atomic) ──▶ worker ── sync done (atomic) ──▶
+//! GUI/main     ── Command (mpsc) ──▶ worker ── Status (StatusHandle, a mutex) ──▶ GUI, state save
 //! ```
-//! Pattern after creek's client/server (MeadowlarkDAW) and nn_tilde's one compute thread per
-//! instance. Requests are coalesced: only the newest pending one is computed.
+//! The worker reads the kit itself (every [`POLL_INTERVAL`] while idle), so a parameter change
+//! reaches it whether or not the host calls `process()`. Requests are coalesced per pad: a pad is
+//! regenerated only when its recipe key changed, and only its newest recipe is computed. Tune and
+//! the host sample rate are applied by resampling the pad's stored model-rate sound, without a
+//! model call. Pattern after creek's client/server (MeadowlarkDAW) and nn_tilde's one compute
+//! thread per instance.
 
 use crate::audio_file::{decode_file, write_wav};
-use crate::control::{Latent, SoundParams};
+use crate::dsp;
 use crate::error::{Error, Result};
 use crate::generate::{encode, generate, Encoded, Sound, Timing};
+use crate::kit::{KitSource, NativeAudio, PADS};
 use crate::model::{configure_threads, ModelBytes, ModelSet};
-use crate::voices::{PlaySettings, Voices};
-use parking_lot::Mutex;
+use crate::voices::Voices;
+use parking_lot::{Mutex, MutexGuard};
 use rtrb::{Consumer, Producer, RingBuffer};
+use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
-use std::thread::JoinHandle;
-use std::time::Duration;
+use std::thread::{JoinHandle, Thread};
+use std::time::{Duration, Instant};
 
-/// Capacity of the audio → worker request queue (coalesced, so small is fine).
-const REQUEST_CAPACITY: usize = 64;
-/// Capacity of the worker → audio sound queue.
-const SOUND_CAPACITY: usize = 4;
+/// Capacity of the worker → audio sound queue (every pad can have a sound in flight, twice).
+const SOUND_CAPACITY: usize = 2 * PADS;
 /// Capacity of the audio → worker queue of retired sounds.
-const RETIRED_CAPACITY: usize = 128;
-/// How long the worker sleeps when idle before polling the queues again.
-const IDLE_WAIT: Duration = Duration::from_millis(2);
+const RETIRED_CAPACITY: usize = 256;
+/// How long the worker sleeps when idle before reading the kit again.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(3);
 /// Columns of the waveform preview published for the editor.
 pub const PREVIEW_COLUMNS: usize = 256;
 
@@ -43,6 +49,12 @@ pub enum ModelSource {
     Bytes(&'static ModelBytes<'static>),
 }
 
+impl std::fmt::Debug for ModelSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
 impl ModelSource {
     /// Where it is, for messages.
     pub fn describe(&self) -> String {
@@ -53,125 +65,190 @@ impl ModelSource {
     }
 }
 
-/// What the audio thread asks for: the sound for `params` at `sample_rate` Hz.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Request {
-    /// Sound parameters (the worker substitutes its own anchor, see [`Command::SetAnchor`]).
-    pub params: SoundParams,
-    /// Host sample rate in Hz.
-    pub sample_rate: u32,
-}
-
 /// Non-real-time commands (GUI or main thread → worker).
 #[derive(Debug)]
 pub enum Command {
-    /// Decode and encode an audio file under class weights `[C]` at pad range `range`; on success
-    /// the anchor moves to its latent and [`Status::encoded`] is published.
-    Encode { path: PathBuf, class_weights: Vec<f32>, range: f32 },
-    /// Set or clear the anchor latent (state recall, "clear sample").
-    SetAnchor(Option<Latent>),
-    /// Write the current sound to a WAV file at the model's sample rate.
-    ExportWav(PathBuf),
+    /// Loads (or reloads, e.g. after a failure) the model set. Pads keep their sounds; a pad is
+    /// regenerated only when its recipe key differs from its sound's.
+    Load(ModelSource),
+    /// Decodes and encodes an audio file for pad `pad` under class weights `[C]` at pad range
+    /// `range`; the result is published in [`Status::encoded`] (the owner of the kit then anchors
+    /// the pad on it, which changes the pad's recipe).
+    Encode { pad: usize, path: PathBuf, class_weights: Vec<f32>, range: f32 },
+    /// A pad's sound recalled from a saved project: played as it is (no model call) for as long as
+    /// the pad's recipe key equals `key`.
+    SetStored { pad: usize, key: u64, audio: Arc<NativeAudio> },
+    /// Writes pad `pad`'s sound to a WAV file at the model's sample rate.
+    ExportWav { pad: usize, path: PathBuf },
 }
 
 /// Model state as shown in the editor.
 #[derive(Debug, Clone)]
 pub enum ModelState {
+    /// Not asked to load yet (the plugin loads at activation).
+    Idle,
     /// Loading in progress.
-    Loading,
+    Loading { source: String },
     /// Loaded: model name, where from, class names, model sample rate.
     Ready { name: String, source: String, classes: Vec<String>, sample_rate: u32 },
-    /// Loading failed (the engine stays silent).
+    /// Loading failed: pads keep the sounds they have (e.g. from the saved project).
     Failed { source: String, error: String },
 }
 
-/// What the worker publishes for the editor. Written by the worker, read by the GUI thread.
+/// One pad as the worker last made it.
+#[derive(Debug, Clone, Default)]
+pub struct PadStatus {
+    /// The pad's sound at the model rate (what a project saves), and its recipe key.
+    pub audio: Option<(u64, Arc<NativeAudio>)>,
+    /// True when `audio` came from a saved project rather than from the model.
+    pub from_state: bool,
+    /// Counts new sounds of this pad; `preview` belongs to this number.
+    pub version: u64,
+    /// Min/max pairs of the sound, `[PREVIEW_COLUMNS][2]`.
+    pub preview: Arc<Vec<[f32; 2]>>,
+    /// Stage timing of the last generation.
+    pub timing: Timing,
+    /// Last generation error of this pad (the pad keeps its previous sound).
+    pub error: Option<String>,
+}
+
+/// The result of a [`Command::Encode`].
+#[derive(Debug, Clone)]
+pub struct EncodeResult {
+    /// Increases with each result.
+    pub serial: u64,
+    /// The pad the sample was dropped on.
+    pub pad: usize,
+    /// The sample's latent and pad position.
+    pub encoded: Encoded,
+    /// File name of the sample.
+    pub sample_name: String,
+}
+
+/// What the worker publishes. Written by the worker; read by the GUI thread and by the main
+/// thread when a project is saved.
 #[derive(Debug, Clone)]
 pub struct Status {
     /// Model state.
     pub model: ModelState,
-    /// True while a sound is being computed.
-    pub generating: bool,
-    /// Last error (generation, encoding, export), cleared by the next success of that kind.
+    /// The pad being computed now.
+    pub generating: Option<usize>,
+    /// Last error (loading, encoding, export), cleared by the next success of that kind.
     pub last_error: Option<String>,
     /// Last informational message (e.g. "exported …").
     pub message: Option<String>,
-    /// Counts finished sounds; the preview belongs to this number.
+    /// Every pad.
+    pub pads: [PadStatus; PADS],
+    /// Sounds generated by the model since start (not counting recalled or resampled ones).
     pub sounds_made: u64,
-    /// Min/max pairs of the latest sound, `[PREVIEW_COLUMNS][2]`.
-    pub preview: Vec<[f32; 2]>,
-    /// Params of the latest sound (with the anchor used).
-    pub last_params: Option<SoundParams>,
-    /// Stage timing of the latest sound.
-    pub last_timing: Timing,
-    /// Latest encoding result and a counter that increases with each.
-    pub encoded: Option<(u64, Encoded)>,
-    /// Current anchor latent.
-    pub anchor: Option<Latent>,
+    /// Latest encoding result.
+    pub encoded: Option<EncodeResult>,
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        Status {
+            model: ModelState::Idle,
+            generating: None,
+            last_error: None,
+            message: None,
+            pads: std::array::from_fn(|_| PadStatus::default()),
+            sounds_made: 0,
+            encoded: None,
+        }
+    }
+}
+
+/// Shared handle to a worker's [`Status`]. Cloneable; the lock is held only briefly by the
+/// worker and never by the audio thread.
+#[derive(Clone, Default)]
+pub struct StatusHandle(Arc<Mutex<Status>>);
+
+impl StatusHandle {
+    /// A fresh status (model not loaded).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Locks the status (GUI, main and worker threads only).
+    pub fn lock(&self) -> MutexGuard<'_, Status> {
+        self.0.lock()
+    }
+}
+
+/// Atomics shared by the worker, the audio thread and the engine handle.
+struct Shared {
+    stop: AtomicBool,
+    /// Host sample rate in Hz (0 = not activated yet: nothing is delivered).
+    host_rate: AtomicU32,
+    /// Raised by [`RtLink::sync`]; the worker answers in `sync_done` once every pad it has read
+    /// after seeing the request is delivered.
+    sync_request: AtomicU64,
+    sync_done: AtomicU64,
+    /// Offline waits that ran out of time (reported in the editor).
+    sync_timeouts: AtomicU64,
 }
 
 /// The engine's non-real-time handle. Dropping it stops and joins the worker thread.
 pub struct Engine {
     commands: mpsc::Sender<Command>,
-    status: Arc<Mutex<Status>>,
-    stop: Arc<AtomicBool>,
+    status: StatusHandle,
+    shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
 }
 
-/// The audio thread's end of the engine: post requests, receive sounds, hand back old ones.
-/// Every method is wait-free and allocation-free.
+/// The audio thread's end of the engine: receive sounds, hand back old ones, and (offline or at
+/// activation only) wait for the worker. [`RtLink::exchange`] is wait-free and allocation-free.
 pub struct RtLink {
-    requests: Producer<Request>,
     sounds: Consumer<Box<Sound>>,
     retired: Producer<Box<Sound>>,
-    last_posted: Option<Request>,
+    shared: Arc<Shared>,
+    worker: Option<Thread>,
     waiting: Option<Box<Sound>>,
 }
 
+/// How an engine is started.
+pub struct EngineConfig {
+    /// Where the worker reads the pads' targets.
+    pub kit: Arc<dyn KitSource>,
+    /// Where the worker publishes its status (created by the owner, so that it can be shared
+    /// before the engine exists).
+    pub status: StatusHandle,
+    /// LibTorch's operator thread count on the worker (1 is best in a DAW).
+    pub intra_op_threads: usize,
+}
+
 impl Engine {
-    /// Starts the worker thread; it loads the model set (and warms it up) in the background.
-    /// `intra_op_threads` is LibTorch's operator thread count on the worker (1 is best in a DAW).
-    pub fn start(source: ModelSource, intra_op_threads: usize) -> (Engine, RtLink) {
-        let (req_tx, req_rx) = RingBuffer::new(REQUEST_CAPACITY);
+    /// Starts the worker thread. It loads no model until [`Command::Load`] arrives, so an
+    /// instance that is only scanned costs one idle thread.
+    pub fn start(config: EngineConfig) -> (Engine, RtLink) {
         let (snd_tx, snd_rx) = RingBuffer::new(SOUND_CAPACITY);
         let (ret_tx, ret_rx) = RingBuffer::new(RETIRED_CAPACITY);
         let (cmd_tx, cmd_rx) = mpsc::channel();
-        let status = Arc::new(Mutex::new(Status {
-            model: ModelState::Loading,
-            generating: false,
-            last_error: None,
-            message: None,
-            sounds_made: 0,
-            preview: Vec::new(),
-            last_params: None,
-            last_timing: Timing::default(),
-            encoded: None,
-            anchor: None,
-        }));
-        let stop = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            host_rate: AtomicU32::new(0),
+            sync_request: AtomicU64::new(0),
+            sync_done: AtomicU64::new(0),
+            sync_timeouts: AtomicU64::new(0),
+        });
         let worker = Worker {
-            source,
-            intra_op_threads,
-            requests: req_rx,
+            kit: config.kit,
+            intra_op_threads: config.intra_op_threads,
             sounds: snd_tx,
             retired: ret_rx,
             commands: cmd_rx,
-            status: status.clone(),
-            stop: stop.clone(),
+            status: config.status.clone(),
+            shared: shared.clone(),
             model: None,
-            anchor: None,
-            pending: None,
-            last_made: None,
-            outgoing: None,
-            current_copy: None,
+            pads: std::array::from_fn(|_| PadState::default()),
+            outgoing: VecDeque::with_capacity(4 * PADS),
             encodes: 0,
         };
-        let thread = std::thread::Builder::new()
-            .name("ndm-inference".into())
-            .spawn(move || worker.run())
-            .ok();
-        let engine = Engine { commands: cmd_tx, status, stop, thread };
-        let link = RtLink { requests: req_tx, sounds: snd_rx, retired: ret_tx, last_posted: None, waiting: None };
+        let thread = std::thread::Builder::new().name("ndm-inference".into()).spawn(move || worker.run()).ok();
+        let handle = thread.as_ref().map(|t| t.thread().clone());
+        let engine = Engine { commands: cmd_tx, status: config.status, shared: shared.clone(), thread };
+        let link = RtLink { sounds: snd_rx, retired: ret_tx, shared, worker: handle, waiting: None };
         (engine, link)
     }
 
@@ -181,26 +258,37 @@ impl Engine {
     /// [`Error::WorkerStopped`] when the worker thread is gone.
     pub fn send(&self, command: Command) -> Result<()> {
         self.commands.send(command).map_err(|_| Error::WorkerStopped)?;
-        if let Some(t) = &self.thread {
-            t.thread().unpark();
-        }
+        self.wake();
         Ok(())
     }
 
-    /// A snapshot of the worker's status.
-    pub fn status(&self) -> Status {
-        self.status.lock().clone()
+    /// Sets the host sample rate the pads are delivered at (main thread, at activation).
+    pub fn set_sample_rate(&self, rate: f32) {
+        let rate = if rate.is_finite() && rate >= 1.0 { rate.round() as u32 } else { 44_100 };
+        self.shared.host_rate.store(rate, Ordering::Release);
+        self.wake();
     }
 
-    /// Runs `f` on the status without cloning it.
-    pub fn with_status<R>(&self, f: impl FnOnce(&Status) -> R) -> R {
-        f(&self.status.lock())
+    /// The status handle.
+    pub fn status(&self) -> &StatusHandle {
+        &self.status
+    }
+
+    /// Offline waits ([`RtLink::sync`]) that ran out of time since start.
+    pub fn sync_timeouts(&self) -> u64 {
+        self.shared.sync_timeouts.load(Ordering::Relaxed)
+    }
+
+    fn wake(&self) {
+        if let Some(t) = &self.thread {
+            t.thread().unpark();
+        }
     }
 }
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
+        self.shared.stop.store(true, Ordering::Release);
         if let Some(t) = self.thread.take() {
             t.thread().unpark();
             let _ = t.join();
@@ -209,25 +297,8 @@ impl Drop for Engine {
 }
 
 impl RtLink {
-    /// Posts `request` unless it equals the last one posted. Never blocks; when the queue is
-    /// full the request is retried on the next call.
-    pub fn post(&mut self, request: Request) {
-        if self.last_posted == Some(request) {
-            return;
-        }
-        if self.requests.push(request).is_ok() {
-            self.last_posted = Some(request);
-        }
-    }
-
-    /// Forgets the last posted request, so the next [`RtLink::post`] is sent even if unchanged
-    /// (e.g. after the worker's anchor changed).
-    pub fn repost(&mut self) {
-        self.last_posted = None;
-    }
-
-    /// Moves finished sounds into `voices` and hands retired ones back to the worker.
-    /// Returns true when a new sound became current.
+    /// Moves finished sounds into `voices` and hands retired ones back to the worker. Wait-free
+    /// and allocation-free. Returns true when a pad got a new sound.
     pub fn exchange(&mut self, voices: &mut Voices) -> bool {
         let mut changed = false;
         loop {
@@ -251,36 +322,64 @@ impl RtLink {
         voices.retire(|s| self.retired.push(s).err().map(|rtrb::PushError::Full(s)| s));
         changed
     }
+
+    /// Waits, at most `timeout`, until the worker has read the kit once more and delivered every
+    /// pad whose target changed, then takes the sounds into `voices`. **Blocks**: call it only
+    /// where waiting is allowed (offline rendering, activation), never in real-time processing.
+    /// Allocation-free. Returns false when the time ran out (then what has arrived is installed,
+    /// and the timeout is counted for [`Engine::sync_timeouts`]).
+    pub fn sync(&mut self, voices: &mut Voices, timeout: Duration) -> bool {
+        let ticket = self.shared.sync_request.fetch_add(1, Ordering::AcqRel) + 1;
+        if let Some(t) = &self.worker {
+            t.unpark();
+        }
+        let deadline = Instant::now() + timeout;
+        let mut ok = true;
+        while self.shared.sync_done.load(Ordering::Acquire) < ticket {
+            self.exchange(voices);
+            if self.worker.is_none() || Instant::now() >= deadline {
+                self.shared.sync_timeouts.fetch_add(1, Ordering::Relaxed);
+                ok = false;
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        self.exchange(voices);
+        ok
+    }
+}
+
+/// What the worker knows of one pad.
+#[derive(Default)]
+struct PadState {
+    /// The pad's sound at the model rate and its recipe key.
+    native: Option<(u64, Arc<NativeAudio>)>,
+    /// What was last delivered to the audio thread: (key, tune bits, host rate).
+    delivered: Option<(u64, u32, u32)>,
+    /// Key whose generation failed (not retried until the recipe changes or the model reloads).
+    failed: Option<u64>,
 }
 
 /// The worker thread's state. Lives only on the worker thread.
 struct Worker {
-    source: ModelSource,
+    kit: Arc<dyn KitSource>,
     intra_op_threads: usize,
-    requests: Consumer<Request>,
     sounds: Producer<Box<Sound>>,
     retired: Consumer<Box<Sound>>,
     commands: mpsc::Receiver<Command>,
-    status: Arc<Mutex<Status>>,
-    stop: Arc<AtomicBool>,
+    status: StatusHandle,
+    shared: Arc<Shared>,
     model: Option<ModelSet>,
-    anchor: Option<Latent>,
-    /// Newest request not yet computed.
-    pending: Option<Request>,
-    /// Request (with anchor) of the newest computed sound.
-    last_made: Option<Request>,
-    /// A finished sound the audio thread has not taken yet (queue full).
-    outgoing: Option<Box<Sound>>,
-    /// The current sound at the model rate, for export.
-    current_copy: Option<Vec<f32>>,
+    pads: [PadState; PADS],
+    /// Finished sounds the audio thread has not taken yet (queue full).
+    outgoing: VecDeque<Box<Sound>>,
     encodes: u64,
 }
 
 impl Worker {
     fn run(mut self) {
         configure_threads(self.intra_op_threads);
-        self.load_model();
-        while !self.stop.load(Ordering::Acquire) {
+        while !self.shared.stop.load(Ordering::Acquire) {
             while let Ok(old) = self.retired.pop() {
                 drop(old);
             }
@@ -289,29 +388,33 @@ impl Worker {
                 self.handle(cmd);
                 worked = true;
             }
-            while let Ok(req) = self.requests.pop() {
-                self.pending = Some(req);
-            }
-            if let Some(sound) = self.outgoing.take() {
-                if let Err(rtrb::PushError::Full(s)) = self.sounds.push(sound) {
-                    self.outgoing = Some(s);
-                }
-            }
-            if let Some(req) = self.pending.take() {
-                self.compute(req);
-                worked = true;
+            let ticket = self.shared.sync_request.load(Ordering::Acquire);
+            worked |= self.update_pads();
+            self.flush();
+            if self.outgoing.is_empty() {
+                self.shared.sync_done.fetch_max(ticket, Ordering::AcqRel);
             }
             if !worked {
-                std::thread::park_timeout(IDLE_WAIT);
+                std::thread::park_timeout(POLL_INTERVAL);
             }
         }
     }
 
-    fn load_model(&mut self) {
-        let source = self.source.describe();
-        let loaded = match &self.source {
+    fn flush(&mut self) {
+        while let Some(sound) = self.outgoing.pop_front() {
+            if let Err(rtrb::PushError::Full(s)) = self.sounds.push(sound) {
+                self.outgoing.push_front(s);
+                break;
+            }
+        }
+    }
+
+    fn load_model(&mut self, source: ModelSource) {
+        let described = source.describe();
+        self.status.lock().model = ModelState::Loading { source: described.clone() };
+        let loaded = match &source {
             ModelSource::Dir(dir) => ModelSet::load_dir(dir),
-            ModelSource::Bytes(bytes) => ModelSet::from_bytes(bytes, &source),
+            ModelSource::Bytes(bytes) => ModelSet::from_bytes(bytes, &described),
         };
         let mut st = self.status.lock();
         match loaded {
@@ -319,108 +422,158 @@ impl Worker {
                 let m = model.meta();
                 st.model = ModelState::Ready {
                     name: m.name.clone(),
-                    source,
+                    source: described,
                     classes: m.classes.clone(),
                     sample_rate: m.sample_rate,
                 };
+                st.last_error = None;
                 self.model = Some(model);
+                for pad in &mut self.pads {
+                    pad.failed = None;
+                }
             }
-            Err(e) => st.model = ModelState::Failed { source, error: e.to_string() },
+            Err(e) => {
+                st.model = ModelState::Failed { source: described, error: e.to_string() };
+                self.model = None;
+            }
         }
     }
 
     fn handle(&mut self, cmd: Command) {
         match cmd {
-            Command::SetAnchor(anchor) => {
-                self.anchor = anchor;
-                self.status.lock().anchor = anchor;
-                self.regenerate();
+            Command::Load(source) => self.load_model(source),
+            Command::SetStored { pad, key, audio } => {
+                if let Some(p) = self.pads.get_mut(pad) {
+                    p.native = Some((key, audio.clone()));
+                    p.delivered = None;
+                    p.failed = None;
+                    let mut st = self.status.lock();
+                    let ps = &mut st.pads[pad];
+                    ps.preview = Arc::new(preview(&audio.to_f32(), PREVIEW_COLUMNS));
+                    ps.audio = Some((key, audio));
+                    ps.from_state = true;
+                    ps.version += 1;
+                    ps.error = None;
+                }
             }
-            Command::Encode { path, class_weights, range } => {
+            Command::Encode { pad, path, class_weights, range } => {
                 let Some(model) = &self.model else {
                     self.status.lock().last_error = Some("cannot encode: no model loaded".into());
                     return;
                 };
                 let result = decode_file(&path).and_then(|audio| encode(model, &audio, &class_weights, range));
+                let mut st = self.status.lock();
                 match result {
-                    Ok(enc) => {
+                    Ok(encoded) => {
                         self.encodes += 1;
-                        self.anchor = Some(enc.latent);
-                        let mut st = self.status.lock();
-                        st.anchor = self.anchor;
-                        st.encoded = Some((self.encodes, enc.clone()));
+                        let sample_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                        st.message = Some(format!("encoded {} onto pad {}", path.display(), pad + 1));
+                        st.encoded = Some(EncodeResult { serial: self.encodes, pad, encoded, sample_name });
                         st.last_error = None;
-                        st.message = Some(format!("encoded {}", path.display()));
-                        drop(st);
-                        // Regenerate at the sample's own pad position: the sample's sound.
-                        if let Some(mut req) = self.last_made.or(self.pending) {
-                            req.params.x = enc.position[0];
-                            req.params.y = enc.position[1];
-                            req.params.fine = enc.position[2];
-                            req.params.variation = 0.0;
-                            self.pending = Some(req);
-                        }
                     }
-                    Err(e) => self.status.lock().last_error = Some(e.to_string()),
+                    Err(e) => st.last_error = Some(e.to_string()),
                 }
             }
-            Command::ExportWav(path) => {
-                let rate = self.model.as_ref().map(|m| m.meta().sample_rate);
-                let result = match (&self.current_copy, rate) {
-                    (Some(samples), Some(rate)) => write_wav(&path, samples, rate),
-                    _ => Err(Error::InvalidArgument { what: "export", reason: "no sound generated yet".into() }),
+            Command::ExportWav { pad, path } => {
+                let result = match self.pads.get(pad).and_then(|p| p.native.as_ref()) {
+                    Some((_, audio)) => write_wav(&path, &audio.to_f32(), audio.sample_rate),
+                    None => Err(Error::InvalidArgument { what: "export", reason: format!("pad {} has no sound yet", pad + 1) }),
                 };
                 let mut st = self.status.lock();
                 match result {
-                    Ok(()) => st.message = Some(format!("exported {}", path.display())),
+                    Ok(()) => st.message = Some(format!("exported pad {} to {}", pad + 1, path.display())),
                     Err(e) => st.last_error = Some(e.to_string()),
                 }
             }
         }
     }
 
-    /// Recomputes the latest sound (after an anchor change).
-    fn regenerate(&mut self) {
-        if self.pending.is_none() {
-            self.pending = self.last_made;
-            self.last_made = None;
+    /// Reads every pad's target and brings the pads up to date: generates the ones whose key
+    /// changed (model call), re-delivers the ones whose tune or host rate changed (resampling).
+    /// Returns true when anything was computed.
+    fn update_pads(&mut self) -> bool {
+        let rate = self.shared.host_rate.load(Ordering::Acquire);
+        if rate == 0 {
+            return false;
         }
-    }
-
-    fn compute(&mut self, mut req: Request) {
-        let Some(model) = &self.model else { return };
-        req.params.anchor = self.anchor;
-        if self.last_made == Some(req) {
-            return;
-        }
-        self.status.lock().generating = true;
-        // Generate at the model rate (kept for export), then resample to the host rate.
-        let result = generate(model, &req.params, None).and_then(|native| {
-            let samples = crate::dsp::resample(&native.samples, native.sample_rate, req.sample_rate)?;
-            Ok((native, samples))
-        });
-        let mut st = self.status.lock();
-        st.generating = false;
-        match result {
-            Ok((native, samples)) => {
-                st.preview = preview(&native.samples, PREVIEW_COLUMNS);
-                st.sounds_made += 1;
-                st.last_params = Some(req.params);
-                st.last_timing = native.timing;
-                st.last_error = None;
-                drop(st);
-                let sound = Box::new(Sound { samples, sample_rate: req.sample_rate, params: req.params, timing: native.timing });
-                self.current_copy = Some(native.samples);
-                self.last_made = Some(req);
-                // A newer sound replaces one the audio thread has not taken yet (freed here).
-                self.outgoing = None;
-                if let Err(rtrb::PushError::Full(s)) = self.sounds.push(sound) {
-                    self.outgoing = Some(s);
+        let mut worked = false;
+        for pad in 0..PADS {
+            let target = self.model.as_ref().map(|m| self.kit.target(pad, m.meta()));
+            if let Some(target) = target {
+                let state = &self.pads[pad];
+                let stale = state.native.as_ref().is_none_or(|(k, _)| *k != target.key);
+                if stale && state.failed != Some(target.key) {
+                    self.generate_pad(pad, target.key, &target.params);
+                    worked = true;
                 }
             }
-            Err(e) => st.last_error = Some(e.to_string()),
+            let tune = self.kit.tune_semitones(pad);
+            let tune = if tune.is_finite() { tune.clamp(-24.0, 24.0) } else { 0.0 };
+            let Some((key, audio)) = self.pads[pad].native.clone() else { continue };
+            let want = (key, tune.to_bits(), rate);
+            if self.pads[pad].delivered == Some(want) {
+                continue;
+            }
+            worked = true;
+            match resample_tuned(&audio, rate, tune) {
+                Ok(samples) => {
+                    let params = crate::control::SoundParams::for_class(0);
+                    let sound = Box::new(Sound { samples, sample_rate: rate, pad, params, timing: Timing::default() });
+                    // A newer sound of the same pad replaces one not taken yet (freed here).
+                    self.outgoing.retain(|s| s.pad != pad);
+                    self.outgoing.push_back(sound);
+                    self.pads[pad].delivered = Some(want);
+                }
+                Err(e) => {
+                    self.status.lock().pads[pad].error = Some(e.to_string());
+                    self.pads[pad].delivered = Some(want);
+                }
+            }
+            self.flush();
+        }
+        worked
+    }
+
+    fn generate_pad(&mut self, pad: usize, key: u64, params: &crate::control::SoundParams) {
+        let Some(model) = &self.model else { return };
+        self.status.lock().generating = Some(pad);
+        let result = generate(model, params, None);
+        let mut st = self.status.lock();
+        st.generating = None;
+        match result {
+            Ok(sound) => {
+                let audio = Arc::new(NativeAudio::from_f32(&sound.samples, sound.sample_rate));
+                st.sounds_made += 1;
+                let ps = &mut st.pads[pad];
+                ps.preview = Arc::new(preview(&sound.samples, PREVIEW_COLUMNS));
+                ps.audio = Some((key, audio.clone()));
+                ps.from_state = false;
+                ps.version += 1;
+                ps.timing = sound.timing;
+                ps.error = None;
+                self.pads[pad].native = Some((key, audio));
+                self.pads[pad].failed = None;
+            }
+            Err(e) => {
+                st.pads[pad].error = Some(e.to_string());
+                self.pads[pad].failed = Some(key);
+            }
         }
     }
+}
+
+/// `audio` at `host_rate` Hz, pitched by `tune` semitones (a playback-rate change: up is
+/// shorter), band-limited: rubato's FFT resampler without tune, its sinc resampler with tune.
+///
+/// # Errors
+/// [`Error::Resample`].
+pub fn resample_tuned(audio: &NativeAudio, host_rate: u32, tune: f32) -> Result<Vec<f32>> {
+    let samples = audio.to_f32();
+    if tune == 0.0 {
+        return dsp::resample(&samples, audio.sample_rate, host_rate);
+    }
+    let ratio = f64::from(host_rate) / f64::from(audio.sample_rate) / 2f64.powf(f64::from(tune) / 12.0);
+    dsp::resample_ratio(&samples, ratio)
 }
 
 /// Min/max pairs of `samples` over `columns` equal spans (for a waveform view).
@@ -436,31 +589,4 @@ pub fn preview(samples: &[f32], columns: usize) -> Vec<[f32; 2]> {
             [span.iter().copied().fold(f32::MAX, f32::min), span.iter().copied().fold(f32::MIN, f32::max)]
         })
         .collect()
-}
-
-/// The audio thread's whole engine side in one struct: link + voices + settings, for hosts that
-/// want the simplest use (the plugin and tests).
-pub struct Player {
-    /// Link to the worker.
-    pub link: RtLink,
-    /// The voices.
-    pub voices: Voices,
-}
-
-impl Player {
-    /// A player for output at `output_rate` Hz.
-    pub fn new(link: RtLink, output_rate: f32) -> Self {
-        Player { link, voices: Voices::new(output_rate) }
-    }
-
-    /// Per-block housekeeping: post `request`, take new sounds, return old ones.
-    pub fn update(&mut self, request: Request) -> bool {
-        self.link.post(request);
-        self.link.exchange(&mut self.voices)
-    }
-
-    /// Starts a note (see [`Voices::note_on`]).
-    pub fn note_on(&mut self, velocity: f32, settings: &PlaySettings) {
-        self.voices.note_on(velocity, settings);
-    }
 }

@@ -16,6 +16,8 @@ pub struct Sound {
     pub samples: Vec<f32>,
     /// Sample rate of `samples` in Hz.
     pub sample_rate: u32,
+    /// The kit pad this sound belongs to (0 outside a kit).
+    pub pad: usize,
     /// The parameters it was made from.
     pub params: SoundParams,
     /// Time spent per stage.
@@ -63,6 +65,7 @@ pub fn generate(model: &ModelSet, params: &SoundParams, sample_rate: Option<u32>
     Ok(Sound {
         samples,
         sample_rate: rate,
+        pad: 0,
         params,
         timing: Timing { decoder_ms: ms(t0, t1), inverter_ms: ms(t1, t2), post_ms: ms(t2, t3) },
     })

@@ -8,8 +8,10 @@
 //! - [`model`]: loading and validating the TorchScript model set (`assets/`).
 //! - [`control`]: pad/fine/range/variation controls → latent `z` and class weights.
 //! - [`generate`]: `z` → log-Mel → waveform → post-processing; encoding of a user's sample.
-//! - [`engine`]: the per-instance inference worker and its lock-free link to the audio thread.
-//! - [`voices`]: the allocation-free polyphonic one-shot player (audio thread).
+//! - [`kit`]: the 16 pads: recipes the worker reads, playback settings, the GM default kit.
+//! - [`engine`]: the per-instance inference worker (per-pad, coalesced) and its lock-free link
+//!   to the audio thread.
+//! - [`voices`]: the allocation-free polyphonic one-shot player of the pads (audio thread).
 //! - [`audio_file`], [`dsp`]: file decoding/writing, onset, fades, resampling.
 //!
 //! No plugin or GUI code lives here: the CLI (`ndm`), the tests and the plugin all drive it.
@@ -21,14 +23,16 @@ pub mod dsp;
 pub mod engine;
 pub mod error;
 pub mod generate;
+pub mod kit;
 pub mod meta;
 pub mod model;
 pub mod voices;
 
 pub use control::{Latent, SoundParams};
-pub use engine::{Command, Engine, ModelSource, ModelState, Request, RtLink, Status};
+pub use engine::{Command, Engine, EngineConfig, ModelSource, ModelState, RtLink, Status, StatusHandle};
 pub use error::{Error, Result};
 pub use generate::{generate, Sound};
 pub use meta::{ModelMeta, LATENT_DIM, MAX_CLASSES};
 pub use model::ModelSet;
-pub use voices::{PlaySettings, Voices, MAX_VOICES};
+pub use kit::{KitSource, ManualKit, NativeAudio, PadPlayback, PadTarget, GM_KIT, PADS};
+pub use voices::{Voices, MAX_VOICES};

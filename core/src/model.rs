@@ -6,15 +6,14 @@
 //! - `encoder.pt`: `forward(wav [B,n_samples], c [B,C]) -> [B,64]`
 //!
 //! Loading validates `model.json` and runs every module once on the shapes it promises (this is
-//! also the warm-up: LibTorch's first forward is slow), then picks the faster GEMM precision of
-//! the inverter on this CPU (bfloat16 or float32). A bad set gives a typed [`Error`].
+//! also the warm-up: LibTorch's first forward is slow), then picks the GEMM precision of
+//! the inverter from this CPU's features (bfloat16 or float32, never by timing). A bad set gives a typed [`Error`].
 
 use crate::error::{Error, Result};
 use crate::meta::{ModelMeta, LATENT_DIM};
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
-use std::time::Instant;
 use tch::{CModule, Kind, Tensor};
 
 /// File names of a model set inside its directory.
@@ -136,33 +135,20 @@ impl ModelSet {
         Ok(set)
     }
 
-    /// Times the inverter with bfloat16 and with float32 GEMMs (one warm-up and three timed
-    /// calls each, on the calling thread's LibTorch thread count) and keeps the faster one:
-    /// bf16 GEMMs are ~1.4x faster per sound on CPUs with AVX512-BF16 or AMX and a slow
-    /// fallback on CPUs without. A precision whose calls fail is skipped; inverters without the
-    /// `set_gemm_bf16` switch are left as they are. Never fails: float32 was validated before.
+    /// Picks the inverter's GEMM precision from the CPU's features, never from a timing, so that
+    /// two loads on one machine always make the same bits (exact recall, DESIGN.md "The kit"):
+    /// bfloat16 where the CPU has native bf16 arithmetic ([`cpu_has_native_bf16`]: ~1.4x faster
+    /// per sound), float32 elsewhere (bf16 would run through a slow emulation). If the bf16 call
+    /// fails the inverter stays on float32, which was validated before. Inverters without the
+    /// `set_gemm_bf16` switch are left as they are.
     fn choose_inverter_precision(&mut self) {
         if self.inverter_bf16.is_none() {
             return;
         }
         let mel = vec![0.0f32; self.meta.n_mels * self.meta.n_frames];
-        let mut best: Option<(bool, f64)> = None;
-        for bf16 in [true, false] {
-            if self.set_inverter_gemm_bf16(bf16).is_err() || self.invert(&mel).is_err() {
-                continue;
-            }
-            let started = Instant::now();
-            if (0..3).any(|_| self.invert(&mel).is_err()) {
-                continue;
-            }
-            let took = started.elapsed().as_secs_f64();
-            if best.is_none_or(|(_, t)| took < t) {
-                best = Some((bf16, took));
-            }
-        }
-        let chosen = best.is_some_and(|(bf16, _)| bf16);
-        if self.set_inverter_gemm_bf16(chosen).is_err() {
-            self.inverter_bf16 = None;
+        let bf16 = cpu_has_native_bf16();
+        if bf16 && (self.set_inverter_gemm_bf16(true).is_err() || self.invert(&mel).is_err()) {
+            let _ = self.set_inverter_gemm_bf16(false);
         }
     }
 
@@ -266,6 +252,23 @@ impl ModelSet {
             });
         }
         Ok(())
+    }
+}
+
+/// True when the CPU does bfloat16 arithmetic natively (x86-64: AVX512-BF16;
+/// AArch64: the BF16 extension). Decides the inverter's GEMM precision.
+pub fn cpu_has_native_bf16() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512bf16")
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        std::arch::is_aarch64_feature_detected!("bf16")
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        false
     }
 }
 

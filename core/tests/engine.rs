@@ -1,10 +1,13 @@
-//! The inference worker: requests in, sounds out, coalescing, encoding, failures, shutdown.
+//! The kit's inference worker: pads polled from a source, per-pad regeneration, recall of stored
+//! sounds without the model, tune on the worker, sync, encoding, failures, shutdown.
 
 mod common;
 use common::*;
-use ndm_core::engine::{Command, Engine, ModelSource, ModelState, Request};
-use ndm_core::voices::{PlaySettings, Voices};
+use ndm_core::engine::{Command, Engine, EngineConfig, ModelSource, ModelState, StatusHandle};
+use ndm_core::kit::{ManualKit, NativeAudio, PadPlayback, PadTarget, PADS};
+use ndm_core::voices::Voices;
 use ndm_core::SoundParams;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn wait_until(mut f: impl FnMut() -> bool) -> bool {
@@ -18,82 +21,147 @@ fn wait_until(mut f: impl FnMut() -> bool) -> bool {
     false
 }
 
-#[test]
-fn request_becomes_a_playable_sound() {
-    let (engine, mut link) = Engine::start(ModelSource::Dir(fixture_dir()), 1);
-    let mut voices = Voices::new(48_000.0);
-    link.post(Request { params: SoundParams::for_class(0), sample_rate: 48_000 });
-    assert!(wait_until(|| link.exchange(&mut voices)), "no sound arrived");
-    assert!(matches!(engine.status().model, ModelState::Ready { .. }));
-    let s = voices.current().unwrap();
-    assert_eq!(s.sample_rate, 48_000);
-    voices.note_on(1.0, &PlaySettings { velocity_sensitivity: 0.0, ..Default::default() });
-    let mut out = vec![0.0f32; 2048];
-    voices.render(&mut out, 1.0);
-    assert!(rms(&out) > 0.01);
-    let st = engine.status();
-    assert_eq!(st.sounds_made, 1);
-    assert_eq!(st.preview.len(), ndm_core::engine::PREVIEW_COLUMNS);
-}
-
-#[test]
-fn a_burst_of_requests_is_coalesced() {
-    let (engine, mut link) = Engine::start(ModelSource::Dir(fixture_dir()), 1);
-    let mut voices = Voices::new(44_100.0);
-    // Wait for the model so the burst lands on a ready worker.
-    assert!(wait_until(|| matches!(engine.status().model, ModelState::Ready { .. })));
-    for i in 0..50 {
-        let p = SoundParams { x: i as f32 / 50.0, ..SoundParams::for_class(1) };
-        link.post(Request { params: p, sample_rate: 44_100 });
+fn start(kit: &Arc<ManualKit>, model: Option<ModelSource>, rate: f32) -> (Engine, ndm_core::RtLink) {
+    let (engine, link) = Engine::start(EngineConfig { kit: kit.clone(), status: StatusHandle::new(), intra_op_threads: 1 });
+    if let Some(m) = model {
+        engine.send(Command::Load(m)).unwrap();
     }
-    let last_x = 49.0 / 50.0;
-    assert!(wait_until(|| {
-        link.exchange(&mut voices);
-        voices.current().is_some_and(|s| s.params.x == last_x)
-    }));
-    let made = engine.status().sounds_made;
-    assert!(made < 50, "every request was computed ({made})");
+    engine.set_sample_rate(rate);
+    (engine, link)
+}
+
+/// A kit where pad `p` plays class `p % 3` with seed `p`.
+fn varied_kit() -> Arc<ManualKit> {
+    let kit = Arc::new(ManualKit::new());
+    for p in 0..PADS {
+        let params = SoundParams { variation: 0.5, seed: p as u64, ..SoundParams::for_class(p % 3) };
+        kit.set(p, PadTarget { key: 1000 + p as u64, params }, 0.0);
+    }
+    kit
+}
+
+fn pad_audio(engine: &Engine, pad: usize) -> Option<Arc<NativeAudio>> {
+    engine.status().lock().pads[pad].audio.as_ref().map(|(_, a)| a.clone())
 }
 
 #[test]
-fn encode_command_moves_the_anchor_and_regenerates() {
-    let (engine, mut link) = Engine::start(ModelSource::Dir(fixture_dir()), 1);
+fn every_pad_gets_its_own_playable_sound() {
+    let kit = varied_kit();
+    let (engine, mut link) = start(&kit, Some(ModelSource::Dir(fixture_dir())), 48_000.0);
     let mut voices = Voices::new(48_000.0);
-    link.post(Request { params: SoundParams::for_class(0), sample_rate: 48_000 });
-    assert!(wait_until(|| link.exchange(&mut voices)));
+    assert!(link.sync(&mut voices, Duration::from_secs(20)), "sync timed out");
+    assert!(matches!(engine.status().lock().model, ModelState::Ready { .. }));
+    for p in 0..PADS {
+        let s = voices.current(p).unwrap_or_else(|| panic!("pad {p} has no sound after sync"));
+        assert_eq!((s.pad, s.sample_rate), (p, 48_000));
+    }
+    assert_ne!(voices.current(0).unwrap().samples, voices.current(1).unwrap().samples);
+    assert_eq!(engine.status().lock().sounds_made, PADS as u64);
+    assert!(voices.note_on(3, 1.0, &PadPlayback { velocity_sensitivity: 0.0, ..Default::default() }));
+    let mix = voices.render(256);
+    assert!(rms(&mix[0]) > 0.001 && mix[0] == mix[1]);
+}
+
+#[test]
+fn changing_one_pad_regenerates_only_that_pad() {
+    let kit = varied_kit();
+    let (engine, mut link) = start(&kit, Some(ModelSource::Dir(fixture_dir())), 44_100.0);
+    let mut voices = Voices::new(44_100.0);
+    assert!(link.sync(&mut voices, Duration::from_secs(20)));
+    let before: Vec<Vec<f32>> = (0..PADS).map(|p| voices.current(p).unwrap().samples.clone()).collect();
+    let made = engine.status().lock().sounds_made;
+    // A burst of changes on pad 2: coalesced, only the newest matters.
+    for i in 0..30 {
+        let params = SoundParams { x: i as f32 / 30.0, ..SoundParams::for_class(2) };
+        kit.set(2, PadTarget { key: 5000 + i, params }, 0.0);
+    }
+    assert!(link.sync(&mut voices, Duration::from_secs(20)));
+    let st = engine.status().lock().clone();
+    assert_eq!(st.pads[2].audio.as_ref().unwrap().0, 5029, "pad 2 does not have the newest recipe");
+    assert!(st.sounds_made - made <= 30 && st.sounds_made > made);
+    for p in 0..PADS {
+        let now = &voices.current(p).unwrap().samples;
+        assert_eq!(now != &before[p], p == 2, "pad {p}");
+    }
+}
+
+#[test]
+fn a_stored_sound_plays_bit_exactly_without_a_model() {
+    let kit = varied_kit();
+    // No model at all: only recalled audio can sound.
+    let (engine, mut link) = start(&kit, None, 48_000.0);
+    let stored = Arc::new(NativeAudio { sample_rate: 16_000, pcm: (0..8000).map(|i| ((i * 37) % 2000) as i16 - 1000).collect() });
+    engine.send(Command::SetStored { pad: 5, key: 1005, audio: stored.clone() }).unwrap();
+    let mut voices = Voices::new(48_000.0);
+    assert!(link.sync(&mut voices, Duration::from_secs(5)));
+    let got = voices.current(5).expect("stored pad not delivered").samples.clone();
+    let want = ndm_core::engine::resample_tuned(&stored, 48_000, 0.0).unwrap();
+    assert_eq!(got, want);
+    assert!(voices.current(4).is_none());
+    // With the model loaded the stored pad keeps its audio (same key); the others are generated.
+    engine.send(Command::Load(ModelSource::Dir(fixture_dir()))).unwrap();
+    assert!(wait_until(|| matches!(engine.status().lock().model, ModelState::Ready { .. })));
+    assert!(link.sync(&mut voices, Duration::from_secs(20)));
+    assert_eq!(pad_audio(&engine, 5).unwrap(), stored);
+    assert!(engine.status().lock().pads[5].from_state);
+    assert!(voices.current(4).is_some());
+    // Tune: a resampled copy of the same audio, no model call, shorter when tuned up.
+    let made = engine.status().lock().sounds_made;
+    let t = PadTarget { key: 1005, params: SoundParams::for_class(2) };
+    kit.set(5, t, 12.0);
+    assert!(link.sync(&mut voices, Duration::from_secs(5)));
+    let tuned = voices.current(5).unwrap().samples.len();
+    assert_eq!(engine.status().lock().sounds_made, made);
+    assert!((tuned as f64 - want.len() as f64 / 2.0).abs() < 64.0, "{tuned} vs {}", want.len());
+}
+
+#[test]
+fn the_same_recipe_gives_the_same_bits_in_two_engines() {
+    let kit = varied_kit();
+    let run = || {
+        let (engine, mut link) = start(&kit, Some(ModelSource::Dir(fixture_dir())), 48_000.0);
+        let mut voices = Voices::new(48_000.0);
+        assert!(link.sync(&mut voices, Duration::from_secs(20)));
+        let a = pad_audio(&engine, 7).unwrap();
+        drop(engine);
+        a
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn encode_publishes_the_latent_for_the_pad_and_export_writes_it() {
+    let kit = varied_kit();
+    let (engine, mut link) = start(&kit, Some(ModelSource::Dir(fixture_dir())), 48_000.0);
+    let mut voices = Voices::new(48_000.0);
+    assert!(link.sync(&mut voices, Duration::from_secs(20)));
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("hit.wav");
     write_wav(&wav, 44_100, 2, 24, false, 20_000, |i, _| hit(i, 44_100, 0.02));
-    engine.send(Command::Encode { path: wav.clone(), class_weights: vec![1.0, 0.0, 0.0], range: 2.0 }).unwrap();
-    assert!(wait_until(|| engine.status().encoded.is_some()));
-    let st = engine.status();
-    let (n, enc) = st.encoded.clone().unwrap();
-    assert_eq!(n, 1);
-    assert_eq!(st.anchor, Some(enc.latent));
-    assert!(wait_until(|| {
-        link.exchange(&mut voices);
-        voices.current().is_some_and(|s| s.params.anchor == Some(enc.latent))
-    }));
-    // A bad file: error reported, anchor kept.
-    engine.send(Command::Encode { path: dir.path().join("missing.wav"), class_weights: vec![1.0, 0.0, 0.0], range: 2.0 }).unwrap();
-    assert!(wait_until(|| engine.status().last_error.is_some()));
-    let st = engine.status();
-    assert!(st.last_error.unwrap().contains("no such file"));
-    assert_eq!(st.anchor, Some(enc.latent));
-    // Export the current sound.
+    engine.send(Command::Encode { pad: 9, path: wav.clone(), class_weights: vec![1.0, 0.0, 0.0], range: 2.0 }).unwrap();
+    assert!(wait_until(|| engine.status().lock().encoded.is_some()));
+    let enc = engine.status().lock().encoded.clone().unwrap();
+    assert_eq!((enc.serial, enc.pad, enc.sample_name.as_str()), (1, 9, "hit.wav"));
+    assert!(enc.encoded.latent.iter().all(|v| v.is_finite()));
+    // A bad file: a clear error.
+    engine.send(Command::Encode { pad: 9, path: dir.path().join("missing.wav"), class_weights: vec![1.0, 0.0, 0.0], range: 2.0 }).unwrap();
+    assert!(wait_until(|| engine.status().lock().last_error.is_some()));
+    assert!(engine.status().lock().last_error.clone().unwrap().contains("no such file"));
+    // Export pad 9 at the model rate.
     let out = dir.path().join("export.wav");
-    engine.send(Command::ExportWav(out.clone())).unwrap();
-    assert!(wait_until(|| out.is_file() && engine.status().message.is_some_and(|m| m.contains("exported"))));
+    engine.send(Command::ExportWav { pad: 9, path: out.clone() }).unwrap();
+    assert!(wait_until(|| out.is_file() && engine.status().lock().message.clone().is_some_and(|m| m.contains("exported"))));
     let r = hound::WavReader::open(&out).unwrap();
     assert_eq!(r.spec().sample_rate, 16_000);
 }
 
 #[test]
-fn a_missing_model_leaves_a_silent_engine_with_a_clear_error() {
+fn a_missing_model_reports_and_a_reload_recovers() {
     let empty = tempfile::tempdir().unwrap();
-    let (engine, mut link) = Engine::start(ModelSource::Dir(empty.path().to_path_buf()), 1);
-    assert!(wait_until(|| matches!(engine.status().model, ModelState::Failed { .. })));
-    match engine.status().model {
+    let kit = varied_kit();
+    let (engine, mut link) = start(&kit, Some(ModelSource::Dir(empty.path().to_path_buf())), 48_000.0);
+    assert!(wait_until(|| matches!(engine.status().lock().model, ModelState::Failed { .. })));
+    match engine.status().lock().model.clone() {
         ModelState::Failed { source, error } => {
             assert!(source.contains(&empty.path().display().to_string()));
             assert!(error.contains("model.json"), "{error}");
@@ -101,20 +169,20 @@ fn a_missing_model_leaves_a_silent_engine_with_a_clear_error() {
         _ => unreachable!(),
     }
     let mut voices = Voices::new(48_000.0);
-    link.post(Request { params: SoundParams::for_class(0), sample_rate: 48_000 });
-    std::thread::sleep(Duration::from_millis(50));
-    assert!(!link.exchange(&mut voices));
-    voices.note_on(1.0, &PlaySettings::default());
-    let mut out = vec![0.0f32; 512];
-    voices.render(&mut out, 1.0);
-    assert!(out.iter().all(|v| *v == 0.0));
+    assert!(link.sync(&mut voices, Duration::from_secs(5)));
+    assert!(!voices.note_on(0, 1.0, &PadPlayback::default()), "a pad sounds without a model");
+    // "Reload model" with a good source: every pad comes.
+    engine.send(Command::Load(ModelSource::Dir(fixture_dir()))).unwrap();
+    assert!(link.sync(&mut voices, Duration::from_secs(20)));
+    assert!((0..PADS).all(|p| voices.current(p).is_some()));
 }
 
 #[test]
 fn dropping_the_engine_joins_its_thread() {
     let count = || std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0);
-    let (engine, link) = Engine::start(ModelSource::Dir(fixture_dir()), 1);
-    assert!(wait_until(|| matches!(engine.status().model, ModelState::Ready { .. })));
+    let kit = varied_kit();
+    let (engine, link) = start(&kit, Some(ModelSource::Dir(fixture_dir())), 48_000.0);
+    assert!(wait_until(|| matches!(engine.status().lock().model, ModelState::Ready { .. })));
     let with = count();
     let t = Instant::now();
     drop(engine);

@@ -310,6 +310,7 @@ fn print_bench(r: &ndm_core::bench::BenchReport) {
     println!("{:<44} {:>8.2}ms {:>8.2}ms", "whole generation of one one-shot", r.total_ms_1t, r.total_ms_2t);
     println!("{:<44} {:>8.2}ms", "resampling to 48 kHz", r.resample_48k_ms);
     println!("{:<44} {:>8.2}ms", "encoder (waveform -> z)", r.encoder_ms_1t);
+    println!("{:<44} {:>8.1}ms", "New kit: 16 pads (generate + tune + 48 kHz)", r.new_kit_16_pads_ms_1t);
     println!("{:<44} {:>8.1}ms", "model load + validation + warm-up", r.load_ms);
     for (n, f) in [(1, r.rt_fraction_1_voice), (16, r.rt_fraction_16_voices), (64, r.rt_fraction_64_voices)] {
         println!("{:<44} {:>9.3}%", format!("audio thread, 512-sample block, {n} voices"), f * 100.0);
