@@ -2,13 +2,17 @@
 //!
 //! These tests load the *bundled* plugin the way a host does (they do not link `ndm-core` or
 //! LibTorch): `target/bundled/Neural Drum Machine.clap` through `clack-host`, the `.vst3` through
-//! Spotify's pedalboard, and the standalone under Xvfb. Build the bundles first with
-//! `cargo xtask bundle ndm-plugin --release` (`cargo xtask test` does it for you).
+//! Spotify's pedalboard and in Ardour 7 (`tests/ardour/`), and the standalone under Xvfb. Build
+//! the bundles first with `cargo xtask bundle ndm-plugin --release` (`cargo xtask test` does it
+//! for you). A test whose host or tools are missing fails and is listed as *not run* by
+//! `cargo xtask test` (see [`status`]).
 
 pub mod audio;
 pub mod clap;
+pub mod drums;
 pub mod paths;
 pub mod rng;
+pub mod status;
 
 use std::sync::{Mutex, MutexGuard};
 

@@ -1,21 +1,37 @@
 //! The editor under Xvfb: `tests/screenshot.sh` runs the standalone, drags across the XY pad and
 //! checks that the pad/waveform region changed. Screenshots land in `target/test-artifacts/`.
 //!
-//! Skipped (with a notice) when `target/release/ndm-standalone` has not been built:
-//! `cargo build --release -p ndm-plugin --features standalone --bin ndm-standalone`.
+//! Needs `target/release/ndm-standalone`
+//! (`cargo build --release -p ndm-plugin --features standalone --bin ndm-standalone`; `cargo
+//! xtask test` builds it) and `apt-get install xvfb xauth xdotool imagemagick` (`.ci/run` does).
+//! Without them the test FAILS and `cargo xtask test` lists the suite as *not run*
+//! (`ndm_tests::status`); it never returns early as passed.
 
 use ndm_tests::paths;
+use ndm_tests::status::{missing_tools, not_run};
 use std::time::Instant;
+
+const SUITE: &str = "editor_screenshot";
 
 #[test]
 fn dragging_the_xy_pad_changes_the_editor() {
     let Some(standalone) = paths::standalone() else {
-        eprintln!(
-            "SKIPPED dragging_the_xy_pad_changes_the_editor: target/release/ndm-standalone not \
-             built (cargo build --release -p ndm-plugin --features standalone --bin ndm-standalone)"
+        not_run(
+            SUITE,
+            "target/release/ndm-standalone is not built (cargo build --release -p ndm-plugin \
+             --features standalone --bin ndm-standalone)",
         );
-        return;
     };
+    let missing = missing_tools(&["bash", "Xvfb", "xdotool", "import", "compare", "convert"]);
+    if !missing.is_empty() {
+        not_run(
+            SUITE,
+            &format!(
+                "{} missing: apt-get install xvfb xauth xdotool imagemagick",
+                missing.join(", ")
+            ),
+        );
+    }
     let script = paths::workspace_root().join("tests/screenshot.sh");
     let started = Instant::now();
     let output = std::process::Command::new("bash")

@@ -4,18 +4,21 @@
 //!
 //! - `cargo xtask libtorch` — assemble the CPU-only LibTorch 2.13.0 into `libtorch/`.
 //! - `cargo xtask demo`     — render one one-shot per class plus variations into `out/demo/`.
-//! - `cargo xtask test`     — the whole test suite (Rust + Python), non-zero on any failure.
+//! - `cargo xtask test`     — the whole test suite (Rust, Python, clap-validator, host tests)
+//!   with a summary; non-zero on any failure or suite not run (`--allow-not-run` accepts those).
 //! - `cargo xtask bundle ndm-plugin --release` — CLAP + VST3 bundles with LibTorch inside.
 //! - `cargo xtask venv`     — create/refresh the training virtual environment.
 
 mod bundle;
 mod libtorch;
+mod suites;
 mod tasks;
 mod venv;
 
 use anyhow::{bail, Result};
 
-const USAGE: &str = "usage: cargo xtask <libtorch | demo | test | bundle <package> [--release] | venv>";
+const USAGE: &str =
+    "usage: cargo xtask <libtorch | demo | test [--allow-not-run] [cargo test args] | bundle <package> [--release] | venv>";
 
 fn main() {
     if let Err(err) = run() {

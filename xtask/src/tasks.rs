@@ -1,6 +1,6 @@
 //! `demo` and `test`: the two commands of the README's quick start.
 
-use crate::{bundle, libtorch, venv};
+use crate::{bundle, libtorch, suites, venv};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -62,15 +62,19 @@ pub fn demo(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask test`: builds the bundles the host tests load, runs every Rust test (release
-/// profile, shared with the bundle build) and the Python tests of `training/`.
+/// `cargo xtask test [--allow-not-run] [CARGO TEST ARGS]`: builds the bundles the host tests
+/// load, runs every suite and prints a summary of them (see [`crate::suites`]). Exits non-zero
+/// when a suite failed, or when one could not run (its environment is missing) unless
+/// `--allow-not-run` is given.
 pub fn test(root: &Path, extra: &[String]) -> Result<()> {
     let started = Instant::now();
+    let allow_not_run = extra.iter().any(|a| a == "--allow-not-run");
+    let extra: Vec<String> = extra.iter().filter(|a| *a != "--allow-not-run").cloned().collect();
     libtorch::ensure(root)?;
     let python = venv::ensure(root)?;
     bundle::bundle(root, vec!["ndm-plugin".into(), "--release".into()])?;
-    // The CLI (the host tests compare the plugin with `ndm render`) and the standalone editor
-    // (the Xvfb screenshot test).
+    // The CLI (the host tests compare the plugin with `ndm render` / `ndm gm-kit`) and the
+    // standalone editor (the Xvfb screenshot test).
     run(
         Command::new("cargo").args(["build", "--release", "-p", "ndm-core", "--bin", "ndm"]),
         "cargo build --bin ndm",
@@ -81,31 +85,19 @@ pub fn test(root: &Path, extra: &[String]) -> Result<()> {
         ]),
         "cargo build --bin ndm-standalone",
     )?;
-    let mut failures = Vec::new();
-    let rust = run(
-        Command::new("cargo")
-            .args(["test", "--release", "--workspace", "--exclude", "xtask"])
-            .args(extra)
-            .env("NDM_PYTHON", &python),
-        "cargo test",
-    );
-    if let Err(err) = rust {
-        failures.push(format!("{err:#}"));
+    let results = suites::run_all(root, &python, &extra)?;
+    suites::print_summary(&results, started.elapsed().as_secs_f64());
+    let failed: Vec<&str> = results.iter().filter(|r| r.outcome.is_failed()).map(|r| r.name).collect();
+    let not_run: Vec<&str> = results.iter().filter(|r| r.outcome.is_not_run()).map(|r| r.name).collect();
+    if !failed.is_empty() {
+        bail!("test failures: {}", failed.join(", "));
     }
-    if root.join("training/tests").is_dir() {
-        let py = run(
-            Command::new(&python)
-                .args(["-m", "pytest", "-q", "training/tests"])
-                .env("OMP_NUM_THREADS", "1"),
-            "pytest training/tests",
+    if !not_run.is_empty() && !allow_not_run {
+        bail!(
+            "not run: {} (their environment is missing, see the summary; `.ci/run` installs it; \
+             `cargo xtask test --allow-not-run` accepts this)",
+            not_run.join(", ")
         );
-        if let Err(err) = py {
-            failures.push(format!("{err:#}"));
-        }
-    }
-    eprintln!("test: finished in {:.0} s", started.elapsed().as_secs_f64());
-    if !failures.is_empty() {
-        bail!("test failures:\n  {}", failures.join("\n  "));
     }
     Ok(())
 }
