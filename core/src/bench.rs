@@ -116,8 +116,7 @@ pub fn rt_fraction(sound: &Sound, voices: usize, blocks: usize) -> f64 {
 pub fn new_kit(model: &ModelSet, seed: u64) -> Result<()> {
     let meta = model.meta();
     for pad in &GM_KIT {
-        let class = meta.class_index(pad.class).unwrap_or(0);
-        let params = SoundParams { variation: 0.3, seed: u64::from(pad.seed) + seed, ..SoundParams::for_class(class) };
+        let params = SoundParams { seed: u64::from(pad.seed) + seed, ..pad.params(meta) };
         let sound = generate(model, &params, None)?;
         let native = NativeAudio::from_f32(&sound.samples, sound.sample_rate);
         std::hint::black_box(crate::engine::resample_tuned(&native, 48_000, pad.tune)?);

@@ -36,7 +36,7 @@ const SOUND_CAPACITY: usize = 2 * PADS;
 /// Capacity of the audio → worker queue of retired sounds.
 const RETIRED_CAPACITY: usize = 256;
 /// How long the worker sleeps when idle before reading the kit again.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(3);
+pub const POLL_INTERVAL: Duration = Duration::from_millis(5);
 /// Columns of the waveform preview published for the editor.
 pub const PREVIEW_COLUMNS: usize = 256;
 
@@ -186,7 +186,7 @@ struct Shared {
     sync_request: AtomicU64,
     sync_done: AtomicU64,
     /// Offline waits that ran out of time (reported in the editor).
-    sync_timeouts: AtomicU64,
+    sync_timeouts: Arc<AtomicU64>,
 }
 
 /// The engine's non-real-time handle. Dropping it stops and joins the worker thread.
@@ -195,6 +195,27 @@ pub struct Engine {
     status: StatusHandle,
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// A cloneable sender of [`Command`]s to one engine's worker (GUI and main threads).
+#[derive(Clone)]
+pub struct Commander {
+    tx: mpsc::Sender<Command>,
+    worker: Option<Thread>,
+}
+
+impl Commander {
+    /// Sends a command and wakes the worker.
+    ///
+    /// # Errors
+    /// [`Error::WorkerStopped`] when the worker thread is gone.
+    pub fn send(&self, command: Command) -> Result<()> {
+        self.tx.send(command).map_err(|_| Error::WorkerStopped)?;
+        if let Some(t) = &self.worker {
+            t.unpark();
+        }
+        Ok(())
+    }
 }
 
 /// The audio thread's end of the engine: receive sounds, hand back old ones, and (offline or at
@@ -230,7 +251,7 @@ impl Engine {
             host_rate: AtomicU32::new(0),
             sync_request: AtomicU64::new(0),
             sync_done: AtomicU64::new(0),
-            sync_timeouts: AtomicU64::new(0),
+            sync_timeouts: Arc::new(AtomicU64::new(0)),
         });
         let worker = Worker {
             kit: config.kit,
@@ -262,6 +283,12 @@ impl Engine {
         Ok(())
     }
 
+    /// A sender of commands that can be kept apart from the engine (it does not keep the worker
+    /// alive).
+    pub fn commander(&self) -> Commander {
+        Commander { tx: self.commands.clone(), worker: self.thread.as_ref().map(|t| t.thread().clone()) }
+    }
+
     /// Sets the host sample rate the pads are delivered at (main thread, at activation).
     pub fn set_sample_rate(&self, rate: f32) {
         let rate = if rate.is_finite() && rate >= 1.0 { rate.round() as u32 } else { 44_100 };
@@ -274,9 +301,9 @@ impl Engine {
         &self.status
     }
 
-    /// Offline waits ([`RtLink::sync`]) that ran out of time since start.
-    pub fn sync_timeouts(&self) -> u64 {
-        self.shared.sync_timeouts.load(Ordering::Relaxed)
+    /// Counter of the waits ([`RtLink::sync`]) that ran out of time since start (for the editor).
+    pub fn sync_timeouts(&self) -> Arc<AtomicU64> {
+        self.shared.sync_timeouts.clone()
     }
 
     fn wake(&self) {

@@ -134,6 +134,13 @@ impl KitSource for ManualKit {
     }
 }
 
+/// Variation amount of the default kit's pads, in prior standard deviations: enough for pads of
+/// one class (the three toms, the two congas) to differ, small enough to stay near the class
+/// centre.
+pub const DEFAULT_VARIATION: f32 = 0.3;
+/// Pad range of the default kit's pads, in standard deviations of the class's codes.
+pub const DEFAULT_RANGE: f32 = 2.0;
+
 /// One pad of the default kit.
 #[derive(Debug, Clone, Copy)]
 pub struct DefaultPad {
@@ -151,6 +158,16 @@ pub struct DefaultPad {
     pub length: f32,
     /// Choke group (0 = none).
     pub choke_group: u8,
+}
+
+impl DefaultPad {
+    /// The decoder inputs of this pad on the loaded model: class centre (one-hot class, looked up
+    /// by name; class 0 when the model lacks it), [`DEFAULT_RANGE`], [`DEFAULT_VARIATION`] with
+    /// the pad's seed — exactly what the plugin asks for with its default parameters.
+    pub fn params(&self, meta: &ModelMeta) -> SoundParams {
+        let class = meta.class_index(self.class).unwrap_or(0);
+        SoundParams { range: DEFAULT_RANGE, variation: DEFAULT_VARIATION, seed: u64::from(self.seed), ..SoundParams::for_class(class) }
+    }
 }
 
 const fn pad(note: u8, label: &'static str, class: &'static str, seed: u32, tune: f32, length: f32, choke_group: u8) -> DefaultPad {

@@ -29,7 +29,7 @@ pub mod model;
 pub mod voices;
 
 pub use control::{Latent, SoundParams};
-pub use engine::{Command, Engine, EngineConfig, ModelSource, ModelState, RtLink, Status, StatusHandle};
+pub use engine::{Command, Commander, Engine, EngineConfig, ModelSource, ModelState, RtLink, Status, StatusHandle};
 pub use error::{Error, Result};
 pub use generate::{generate, Sound};
 pub use meta::{ModelMeta, LATENT_DIM, MAX_CLASSES};

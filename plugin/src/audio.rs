@@ -1,18 +1,28 @@
-//! The audio thread's logic, free of any host: turns parameter snapshots into generation requests,
-//! takes finished sounds from the worker, starts voices on note-ons and renders them.
+//! The audio thread's logic: MIDI note-ons → pads (by the note map) → voices, mixed into the
+//! main and auxiliary outputs; finished sounds from the worker are taken in every block.
 //!
-//! [`AudioCore`] only talks to ndm-core's real-time side ([`RtLink`], [`Voices`]); every method is
-//! allocation-, lock- and panic-free, so the plugin's `process()` and the tests
-//! (`tests/no_alloc.rs`) drive exactly the same code.
+//! [`AudioCore::process`] *is* the plugin's `process()`: `Plugin::process` only gathers the host's
+//! channel slices and hands over its event iterator, so the allocation and render tests
+//! (`tests/no_alloc.rs`) drive exactly the code a host runs. Every path is allocation-, lock- and
+//! panic-free; only in offline rendering does it wait (bounded, [`OFFLINE_WAIT`]) for pads whose
+//! new sound is still being computed.
 
-use crate::params::{CLASS_COUNT, CLASS_NAMES};
-use ndm_core::engine::{Request, RtLink};
+use crate::params::{NdmParams, CLASS_COUNT, CLASS_NAMES};
+use ndm_core::engine::RtLink;
+use ndm_core::kit::{PadPlayback, CHOKE_GROUPS, OUTPUTS, PADS};
 use ndm_core::meta::ModelMeta;
-use ndm_core::voices::{PlaySettings, Voices};
-use ndm_core::{SoundParams, MAX_CLASSES};
+use ndm_core::voices::{Voices, CHUNK, MIX_CHANNELS};
+use ndm_core::MAX_CLASSES;
+use nice_plug::midi::{Key, NoteEvent};
+use rtrb::Consumer;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
-/// Samples rendered per inner chunk (size of the mono scratch buffer).
-pub const CHUNK: usize = 256;
+/// Longest wait of an offline block for pads whose sound is being computed.
+pub const OFFLINE_WAIT: Duration = Duration::from_secs(2);
+/// Velocity of an audition from the editor.
+pub const AUDITION_VELOCITY: f32 = 0.85;
 
 /// Maps each [`crate::params::DrumClass`] (by variant index) to the loaded model's class index,
 /// looked up by name; a class the model does not know maps to index 0.
@@ -20,14 +30,12 @@ pub const CHUNK: usize = 256;
 pub struct ClassMap {
     /// Model class index per plugin class.
     pub index: [usize; CLASS_COUNT],
-    /// Number of classes of the model (at least 1).
-    pub model_classes: usize,
 }
 
 impl ClassMap {
     /// The map for a model's metadata (by [`ModelMeta::class_index`]).
     pub fn from_meta(meta: &ModelMeta) -> Self {
-        let mut map = ClassMap { index: [0; CLASS_COUNT], model_classes: meta.classes.len().clamp(1, MAX_CLASSES) };
+        let mut map = ClassMap { index: [0; CLASS_COUNT] };
         for (i, name) in CLASS_NAMES.iter().enumerate() {
             map.index[i] = meta.class_index(name).filter(|&c| c < MAX_CLASSES).unwrap_or(0);
         }
@@ -36,7 +44,7 @@ impl ClassMap {
 
     /// The map for a model's class names, in conditioning order (e.g. `ModelState::Ready.classes`).
     pub fn from_names(classes: &[String]) -> Self {
-        let mut map = ClassMap { index: [0; CLASS_COUNT], model_classes: classes.len().clamp(1, MAX_CLASSES) };
+        let mut map = ClassMap { index: [0; CLASS_COUNT] };
         for (i, name) in CLASS_NAMES.iter().enumerate() {
             let found = classes
                 .iter()
@@ -59,139 +67,64 @@ impl ClassMap {
     }
 }
 
-/// Plain copy of the parameter values for one block (see [`crate::params::NdmParams::snapshot`]).
+/// The pads' playback settings for one block, with the note map and choke masks derived from
+/// them (see [`NdmParams::kit_snapshot`]). Audio thread.
 #[derive(Debug, Clone, Copy)]
-pub struct ParamSnapshot {
-    /// Main class, [`crate::params::DrumClass`] variant index.
-    pub class: usize,
-    /// Blend class, variant index.
-    pub blend_class: usize,
-    /// Blend amount 0…1.
-    pub blend: f32,
-    /// Pad X, −1…1.
-    pub x: f32,
-    /// Pad Y, −1…1.
-    pub y: f32,
-    /// Fine, −1…1.
-    pub fine: f32,
-    /// Pad range in standard deviations, 0.1…4.
-    pub range: f32,
-    /// Variation amount, 0…2.
-    pub variation: f32,
-    /// Variation seed.
-    pub seed: u32,
-    /// Playback settings (its `gain` is ignored: gain comes per sample, see [`AudioCore::render`]).
-    pub play: PlaySettings,
+pub struct KitSnapshot {
+    /// Playback settings per pad.
+    pub play: [PadPlayback; PADS],
+    /// Bit mask of the pads each MIDI note plays (bit `p` = pad `p`).
+    pub note_pads: [u16; 128],
+    /// Bit mask of the pads in each choke group (index 0 unused).
+    pub choke_masks: [u16; CHOKE_GROUPS as usize + 1],
 }
 
-impl Default for ParamSnapshot {
+impl Default for KitSnapshot {
     fn default() -> Self {
-        ParamSnapshot {
-            class: 0,
-            blend_class: 0,
-            blend: 0.0,
-            x: 0.0,
-            y: 0.0,
-            fine: 0.0,
-            range: 2.0,
-            variation: 0.0,
-            seed: 0,
-            play: PlaySettings::default(),
-        }
+        KitSnapshot { play: [PadPlayback::default(); PADS], note_pads: [0; 128], choke_masks: [0; CHOKE_GROUPS as usize + 1] }
     }
 }
 
-impl ParamSnapshot {
-    /// The sound parameters these values ask for (no anchor: the worker adds its own).
-    pub fn sound_params(&self, map: &ClassMap) -> SoundParams {
-        SoundParams {
-            class_weights: map.weights(self.class, self.blend_class, self.blend),
-            x: self.x,
-            y: self.y,
-            fine: self.fine,
-            range: self.range,
-            variation: self.variation,
-            seed: u64::from(self.seed),
-            anchor: None,
-        }
-    }
+/// Per-pad note-on counters, written by the audio thread and read by the editor (pad flash).
+#[derive(Default)]
+pub struct PadActivity {
+    /// Voices started per pad since the plugin was created.
+    pub plays: [AtomicU32; PADS],
 }
 
-/// A note start inside a block: `timing` in samples from the block start, `velocity` 0…1.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct NoteStart {
-    /// Offset in samples from the start of the block.
-    pub timing: u32,
-    /// Velocity, 0…1.
-    pub velocity: f32,
-}
-
-/// The audio thread's state: the link to the inference worker, the voices and a scratch buffer.
-/// Owned by the audio thread (created on the main thread at activation).
+/// The audio thread's state: the link to the inference worker, the voices, the kit snapshot and
+/// the editor's audition queue. Created on the main thread with the plugin, then used only by
+/// the audio thread (and by `activate()`, which the host never runs concurrently with
+/// `process()`).
 pub struct AudioCore {
     link: RtLink,
     voices: Voices,
-    class_map: ClassMap,
-    sample_rate: f32,
-    last_request: Option<Request>,
-    mono: [f32; CHUNK],
+    kit: KitSnapshot,
+    audition: Consumer<u8>,
+    activity: Arc<PadActivity>,
 }
 
 impl AudioCore {
     /// A core for output at `sample_rate` Hz (allocates the voices: call off the audio thread).
-    pub fn new(link: RtLink, sample_rate: f32, class_map: ClassMap) -> Self {
-        let sample_rate = if sample_rate.is_finite() && sample_rate >= 1.0 { sample_rate } else { 44_100.0 };
-        AudioCore {
-            link,
-            voices: Voices::new(sample_rate),
-            class_map,
-            sample_rate,
-            last_request: None,
-            mono: [0.0; CHUNK],
-        }
+    pub fn new(link: RtLink, sample_rate: f32, audition: Consumer<u8>, activity: Arc<PadActivity>) -> Self {
+        AudioCore { link, voices: Voices::new(sample_rate), kit: KitSnapshot::default(), audition, activity }
     }
 
-    /// Changes the output sample rate (new requests ask for sounds at this rate; voices of older
-    /// sounds are played pitch-corrected).
+    /// Changes the output sample rate (ringing voices follow at once; the worker then delivers
+    /// every pad made for the new rate).
     pub fn set_sample_rate(&mut self, sample_rate: f32) {
-        if sample_rate.is_finite() && sample_rate >= 1.0 {
-            self.sample_rate = sample_rate;
-            self.voices.set_output_rate(sample_rate);
-        }
+        self.voices.set_output_rate(sample_rate);
     }
 
-    /// The output sample rate in Hz.
-    pub fn sample_rate(&self) -> f32 {
-        self.sample_rate
+    /// Waits (at most `timeout`) until every pad has the sound its parameters ask for — for
+    /// `activate()`, which may block. Returns false on timeout.
+    pub fn wait_for_pads(&mut self, timeout: Duration) -> bool {
+        self.link.sync(&mut self.voices, timeout)
     }
 
-    /// The class map used to build requests.
-    pub fn class_map(&self) -> ClassMap {
-        self.class_map
-    }
-
-    /// The request for `snapshot` at the current sample rate.
-    pub fn request_for(&self, snapshot: &ParamSnapshot) -> Request {
-        Request { params: snapshot.sound_params(&self.class_map), sample_rate: self.sample_rate.round() as u32 }
-    }
-
-    /// Per-block housekeeping: posts the request for `snapshot` (the link drops repeats) and moves
-    /// finished sounds into the voices. Returns true when a new sound became current.
-    pub fn update(&mut self, snapshot: &ParamSnapshot) -> bool {
-        let request = self.request_for(snapshot);
-        self.link.post(request);
-        self.last_request = Some(request);
-        self.link.exchange(&mut self.voices)
-    }
-
-    /// The last request built by [`AudioCore::update`].
-    pub fn last_request(&self) -> Option<Request> {
-        self.last_request
-    }
-
-    /// True once a generated sound is loaded (before that, notes are silent).
-    pub fn has_sound(&self) -> bool {
-        self.voices.current().is_some()
+    /// True when pad `pad` has a sound to play.
+    pub fn has_sound(&self, pad: usize) -> bool {
+        self.voices.current(pad).is_some()
     }
 
     /// Voices sounding now (including fading ones).
@@ -199,77 +132,104 @@ impl AudioCore {
         self.voices.active_voices()
     }
 
-    /// Starts a voice of the current sound.
-    pub fn note_on(&mut self, velocity: f32, play: &PlaySettings) {
-        let velocity = if velocity.is_finite() { velocity.clamp(0.0, 1.0) } else { 0.0 };
-        self.voices.note_on(velocity, play);
-    }
-
-    /// Fades out every voice quickly (choke, all notes off, reset).
-    pub fn choke(&mut self) {
+    /// Fades out every voice (reset, all notes off).
+    pub fn choke_all(&mut self) {
         self.voices.choke_all();
     }
 
-    /// Renders the voices into `out_l` (overwriting it) and copies the mono signal to `out_r`
-    /// (when `out_r` is given). `gains` holds the linear output gain per sample; samples beyond
-    /// its end use its last value (1.0 when empty).
-    pub fn render(&mut self, gains: &[f32], out_l: &mut [f32], mut out_r: Option<&mut [f32]>) {
-        let n = match &out_r {
-            Some(r) => out_l.len().min(r.len()),
-            None => out_l.len(),
-        };
-        let mut last_gain = gains.first().copied().unwrap_or(1.0);
-        let mut start = 0;
-        while start < n {
-            let len = (n - start).min(CHUNK);
-            let mono = &mut self.mono[..len];
-            mono.fill(0.0);
-            self.voices.render(mono, 1.0);
-            for (i, m) in mono.iter_mut().enumerate() {
-                if let Some(&g) = gains.get(start + i) {
-                    last_gain = g;
+    /// One block: reads the pads' playback values from `params`, takes new sounds, then renders
+    /// `frames` samples into `outputs` (channel slices: main L, main R, aux 1 L, aux 1 R, …; any
+    /// may be shorter or empty when the host did not connect it), starting every note on its
+    /// exact sample. `next_event` yields the block's events in time order (the host's
+    /// `context.next_event()`). With `offline` true, the first note-on of the block waits (at most
+    /// [`OFFLINE_WAIT`]) until the worker has delivered every pad whose parameters changed.
+    pub fn process(
+        &mut self,
+        params: &NdmParams,
+        offline: bool,
+        frames: usize,
+        mut next_event: impl FnMut() -> Option<NoteEvent<()>>,
+        outputs: &mut [&mut [f32]],
+    ) {
+        params.kit_snapshot(&mut self.kit);
+        self.voices.set_choke_groups(&self.kit.choke_masks);
+        self.link.exchange(&mut self.voices);
+        let mut synced = !offline;
+        while let Ok(pad) = self.audition.pop() {
+            let pad = usize::from(pad).min(PADS - 1);
+            if !synced {
+                self.link.sync(&mut self.voices, OFFLINE_WAIT);
+                synced = true;
+            }
+            self.start_pad(pad, AUDITION_VELOCITY);
+        }
+        let mut event = next_event();
+        let mut pos = 0;
+        loop {
+            // Events due at this sample (or earlier): a note starts exactly here.
+            while let Some(e) = event {
+                if (e.timing() as usize).min(frames) > pos {
+                    break;
                 }
-                *m *= last_gain;
+                match e {
+                    NoteEvent::NoteOn { key: Key::Number(note), velocity, .. } => {
+                        if !synced {
+                            self.link.sync(&mut self.voices, OFFLINE_WAIT);
+                            synced = true;
+                        }
+                        self.note_on(note, velocity);
+                    }
+                    NoteEvent::Choke { key, .. } => {
+                        let pads = match key {
+                            Key::Number(n) => self.kit.note_pads[usize::from(n & 127)],
+                            Key::Wildcard => u16::MAX,
+                        };
+                        self.voices.choke_pads(pads);
+                    }
+                    _ => {}
+                }
+                event = next_event();
             }
-            out_l[start..start + len].copy_from_slice(mono);
-            if let Some(r) = out_r.as_deref_mut() {
-                r[start..start + len].copy_from_slice(mono);
+            if pos >= frames {
+                break;
             }
-            start += len;
+            let until = event.map_or(frames, |e| (e.timing() as usize).clamp(pos, frames));
+            let end = until.min(pos + CHUNK);
+            self.render(pos, end, outputs);
+            pos = end;
         }
     }
 
-    /// One whole block without a host: [`AudioCore::update`], then renders while starting each
-    /// note on its exact sample (`notes` sorted by timing; timings past the block start at its
-    /// end). `gains` as in [`AudioCore::render`]. Returns true when a new sound became current.
-    pub fn process_block(
-        &mut self,
-        notes: &[NoteStart],
-        snapshot: &ParamSnapshot,
-        gains: &[f32],
-        out_l: &mut [f32],
-        out_r: &mut [f32],
-    ) -> bool {
-        let changed = self.update(snapshot);
-        let n = out_l.len().min(out_r.len());
-        let mut pos = 0;
-        let mut next = 0;
-        loop {
-            while let Some(note) = notes.get(next) {
-                if (note.timing as usize).min(n) > pos {
-                    break;
-                }
-                self.note_on(note.velocity, &snapshot.play);
-                next += 1;
-            }
-            if pos >= n {
-                break;
-            }
-            let end = notes.get(next).map_or(n, |note| (note.timing as usize).min(n));
-            let g = gains.get(pos..).unwrap_or(&[]);
-            self.render(g, &mut out_l[pos..end], Some(&mut out_r[pos..end]));
-            pos = end;
+    /// Note-on of MIDI `note` (any channel): every pad mapped to it.
+    fn note_on(&mut self, note: u8, velocity: f32) {
+        let mut pads = self.kit.note_pads[usize::from(note & 127)];
+        while pads != 0 {
+            let pad = pads.trailing_zeros() as usize;
+            pads &= pads - 1;
+            self.start_pad(pad, velocity);
         }
-        changed
+    }
+
+    fn start_pad(&mut self, pad: usize, velocity: f32) {
+        if self.voices.note_on(pad, velocity, &self.kit.play[pad]) {
+            self.activity.plays[pad].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Renders samples `start..end` (≤ [`CHUNK`] long) of the block into `outputs`.
+    fn render(&mut self, start: usize, end: usize, outputs: &mut [&mut [f32]]) {
+        let len = end - start;
+        let mix = self.voices.render(len);
+        for (ch, out) in outputs.iter_mut().enumerate().take(MIX_CHANNELS) {
+            if let Some(dst) = out.get_mut(start..end) {
+                dst.copy_from_slice(&mix[ch][..len]);
+            } else if let Some(dst) = out.get_mut(start..) {
+                let n = dst.len();
+                dst.copy_from_slice(&mix[ch][..n]);
+            }
+        }
     }
 }
+
+/// Channel slices per output: `2 × OUTPUTS`.
+pub const OUTPUT_CHANNELS: usize = 2 * OUTPUTS;

@@ -1,36 +1,46 @@
-//! The egui editor: XY pad, class selectors, sound controls, waveform, sample loading and export.
+//! The egui editor of the kit: a 4 × 4 pad grid (class and note on each pad, a flash when it
+//! plays; a click selects and auditions), and the XY pad, sound controls, playback controls,
+//! waveform, sample loading and export of the selected pad; "New kit", "Randomize pad",
+//! "Reload model".
 //!
 //! Everything here runs on the GUI thread. It reads parameters directly, changes them only through
 //! nice-plug's [`ParamSetter`] gestures (so hosts record automation and undo), reads the worker's
-//! [`Status`](ndm_core::engine::Status) and sends it [`Command`]s through the [`StateStore`].
+//! [`Status`](ndm_core::engine::Status), sends it [`Command`]s through the [`StateStore`], and
+//! auditions pads through the GUI → audio queue.
 
 pub mod waveform;
 pub mod xy_pad;
 
 use crate::audio::ClassMap;
-use crate::params::{DrumClass, NdmParams};
-use crate::state::StateStore;
+use crate::params::{note_name, DrumClass, PadParams};
+use crate::{model_source, EditorLink};
 use egui::{Color32, RichText};
-use ndm_core::engine::{Command, ModelState};
-use ndm_core::generate::Encoded;
+use ndm_core::engine::{Command, EncodeResult, ModelState};
+use ndm_core::kit::{GM_KIT, PADS};
 use nice_plug::context::gui::GuiContext;
 use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
 use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use waveform::Waveform;
 use xy_pad::XyPad;
 
 /// Editor width in logical pixels.
-pub const WIDTH: f64 = 780.0;
+pub const WIDTH: f64 = 940.0;
 /// Editor height in logical pixels.
-pub const HEIGHT: f64 = 680.0;
+pub const HEIGHT: f64 = 720.0;
 /// Side of the XY pad in logical pixels.
-const PAD_SIZE: f32 = 330.0;
+const XY_SIZE: f32 = 250.0;
+/// Size of one pad of the grid.
+const PAD_W: f32 = 96.0;
+const PAD_H: f32 = 62.0;
 /// Width of the sliders.
-const SLIDER_WIDTH: f32 = 250.0;
+const SLIDER_WIDTH: f32 = 190.0;
+/// How long a pad lights up after a note, in seconds.
+const FLASH_S: f32 = 0.25;
 
 /// The editor type of the plugin.
 pub type NdmEditor = EguiEditor<EditorApp>;
@@ -41,69 +51,50 @@ pub fn default_state() -> Arc<EguiEditorState> {
 }
 
 /// Creates the editor (called by the host through `Plugin::editor`, main thread).
-pub fn create(params: Arc<NdmParams>, state: Arc<EguiEditorState>) -> Option<NdmEditor> {
+pub fn create(link: Arc<EditorLink>, state: Arc<EguiEditorState>) -> Option<NdmEditor> {
     create_egui_editor(
         state,
         RepaintNotifier::new(),
         EguiNiceSettings::new().with_tile("Neural Drum Machine"),
-        EditorApp::new(params),
+        EditorApp::new(link),
     )
 }
 
-/// What the editor copies out of the worker's status each frame.
-#[derive(Default)]
-struct StatusView {
-    engine: bool,
-    model: Option<ModelState>,
-    generating: bool,
-    last_error: Option<String>,
-    message: Option<String>,
-    sounds_made: u64,
-    timing_ms: f64,
-    new_preview: Option<Vec<[f32; 2]>>,
-    new_encoded: Option<(u64, Encoded)>,
-}
-
-/// The editor's GUI-thread state; lives as long as the plugin (kept across editor openings).
+/// The editor's GUI-thread state; lives as long as the editor.
 pub struct EditorApp {
-    params: Arc<NdmParams>,
+    link: Arc<EditorLink>,
     gui: Option<GuiContext>,
-    /// Waveform of the newest sound.
-    preview: Vec<[f32; 2]>,
-    /// `Status::sounds_made` of `preview`.
-    sounds_seen: u64,
-    /// Highest `Status::encoded` counter applied to the parameters.
+    /// The pad the controls act on (0…15).
+    selected: usize,
+    /// Highest encode serial applied to the parameters.
     encoded_seen: u64,
-    /// File name of the sample being encoded.
-    pending_sample: Option<String>,
     /// Path field of "Load sample…".
     sample_path: String,
     /// Path field of "Export WAV…".
     export_path: String,
-    export_count: u32,
-    /// Error of the last editor action (e.g. no path given), shown in the status line.
+    /// Error of the last editor action, shown in the status line.
     local_error: Option<String>,
+    /// Per pad: the play counter last seen and when it changed (flash).
+    flashes: [(u32, Option<Instant>); PADS],
     rng: u64,
 }
 
 impl EditorApp {
-    /// A fresh editor state for `params`.
-    pub fn new(params: Arc<NdmParams>) -> Self {
+    /// A fresh editor state.
+    pub fn new(link: Arc<EditorLink>) -> Self {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0x9E37_79B9_7F4A_7C15);
         EditorApp {
-            params,
+            link,
             gui: None,
-            preview: Vec::new(),
-            sounds_seen: 0,
+            selected: 0,
             encoded_seen: 0,
-            pending_sample: None,
             sample_path: String::new(),
-            export_path: export_default(1),
-            export_count: 1,
+            export_path: export_default(0),
             local_error: None,
+            flashes: [(0, None); PADS],
             rng: seed | 1,
         }
     }
@@ -116,77 +107,146 @@ impl EditorApp {
         self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    fn poll_status(&mut self) -> StatusView {
-        let Some(engine) = self.params.state.engine() else { return StatusView::default() };
-        let (sounds_seen, encoded_seen) = (self.sounds_seen, self.encoded_seen);
-        engine.with_status(|s| StatusView {
-            engine: true,
-            model: Some(s.model.clone()),
-            generating: s.generating,
-            last_error: s.last_error.clone(),
-            message: s.message.clone(),
-            sounds_made: s.sounds_made,
-            timing_ms: s.last_timing.total_ms(),
-            new_preview: (s.sounds_made != sounds_seen).then(|| s.preview.clone()),
-            new_encoded: s.encoded.as_ref().filter(|(n, _)| *n > encoded_seen).cloned(),
-        })
+    fn pad(&self) -> &PadParams {
+        self.link.params.pad(self.selected)
     }
 
-    /// Class weights `[C]` of the current class settings for the loaded model.
-    fn class_weights(&self, classes: &[String]) -> Vec<f32> {
+    /// Class weights `[C]` of pad `pad`'s class settings for the loaded model.
+    fn class_weights(&self, pad: usize, classes: &[String]) -> Vec<f32> {
         let map = ClassMap::from_names(classes);
-        let p = &self.params;
+        let p = self.link.params.pad(pad);
         let w = map.weights(p.class.value().to_index(), p.blend_class.value().to_index(), p.blend.value());
         w[..classes.len().min(w.len())].to_vec()
     }
 
-    /// Moves the pad to a newly encoded sample and stores it in the persisted state.
-    fn apply_encoded(&mut self, setter: &ParamSetter, enc: &Encoded) {
-        let p = &self.params;
+    /// Moves a pad to a newly encoded sample and anchors it there (the worker then regenerates it:
+    /// at the sample's own position the pad plays the sample's reconstruction).
+    fn apply_encoded(&mut self, setter: &ParamSetter, result: &EncodeResult) {
+        let p = self.link.params.pad(result.pad);
+        let enc = &result.encoded;
         for (param, value) in [(&p.x, enc.position[0]), (&p.y, enc.position[1]), (&p.fine, enc.position[2]), (&p.variation, 0.0)] {
             setter.begin_set_parameter(param);
             setter.set_parameter(param, value);
             setter.end_set_parameter(param);
         }
-        let seed = p.seed.value().max(0) as u64;
-        p.state.set_sample(&enc.latent, enc.position, self.pending_sample.take(), enc.class_weights.clone(), seed);
+        self.link.params.state.set_sample(result.pad, &enc.latent, enc.position, Some(result.sample_name.clone()));
     }
 
-    fn encode(&mut self, path: &Path, classes: Option<&[String]>, store: &StateStore) -> Result<(), String> {
+    fn encode(&mut self, pad: usize, path: &Path, classes: Option<&[String]>) -> Result<(), String> {
         let Some(classes) = classes else { return Err("the model is not loaded".into()) };
-        let class_weights = self.class_weights(classes);
-        let range = self.params.range.value();
-        self.pending_sample = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        if store.send(Command::Encode { path: path.to_path_buf(), class_weights, range }) {
+        let class_weights = self.class_weights(pad, classes);
+        let range = self.link.params.pad(pad).range.value();
+        if self.link.params.state.send(Command::Encode { pad, path: path.to_path_buf(), class_weights, range }) {
             Ok(())
         } else {
-            Err("the engine is not running (plugin not activated)".into())
+            Err("the engine has stopped".into())
         }
     }
 
+    fn set_int(setter: &ParamSetter, param: &IntParam, value: i32) {
+        setter.begin_set_parameter(param);
+        setter.set_parameter(param, value);
+        setter.end_set_parameter(param);
+    }
+
+    fn new_seed(&mut self, current: i32) -> i32 {
+        let seed = (self.next_random() % 10_000) as i32;
+        if seed == current { (seed + 1) % 10_000 } else { seed }
+    }
+
+    /// "Vary": a new variation seed for the selected pad (and some variation if there is none).
     fn vary(&mut self, setter: &ParamSetter) {
-        let p = self.params.clone();
-        let current = p.seed.value();
-        let mut seed = (self.next_random() % 10_000) as i32;
-        if seed == current {
-            seed = (seed + 1) % 10_000;
-        }
-        setter.begin_set_parameter(&p.seed);
-        setter.set_parameter(&p.seed, seed);
-        setter.end_set_parameter(&p.seed);
+        let link = self.link.clone();
+        let p = link.params.pad(self.selected);
+        let seed = self.new_seed(p.seed.value());
+        Self::set_int(setter, &p.seed, seed);
         if p.variation.value() <= 0.0 {
             setter.begin_set_parameter(&p.variation);
             setter.set_parameter(&p.variation, 0.5);
             setter.end_set_parameter(&p.variation);
         }
-        p.state.set_seed(seed as u64);
+    }
+
+    /// "Randomize pad": a new seed and a random position on the XY pad, in the pad's class.
+    fn randomize(&mut self, setter: &ParamSetter, pad: usize) {
+        let link = self.link.clone();
+        let p = link.params.pad(pad);
+        let seed = self.new_seed(p.seed.value());
+        Self::set_int(setter, &p.seed, seed);
+        for param in [&p.x, &p.y] {
+            let v = (self.next_random() % 20_001) as f32 / 10_000.0 - 1.0;
+            setter.begin_set_parameter(param);
+            setter.set_parameter(param, v * 0.6);
+            setter.end_set_parameter(param);
+        }
+    }
+
+    /// "New kit": every pad gets a new seed in its own class (the worker regenerates all 16).
+    fn new_kit(&mut self, setter: &ParamSetter) {
+        let link = self.link.clone();
+        for pad in 0..PADS {
+            let p = link.params.pad(pad);
+            let seed = self.new_seed(p.seed.value());
+            Self::set_int(setter, &p.seed, seed);
+        }
+    }
+
+    fn audition(&mut self, pad: usize) {
+        if self.link.audition.lock().push(pad as u8).is_err() {
+            self.local_error = Some("audition queue full (is the host processing audio?)".into());
+        }
+    }
+
+    fn pad_grid(&mut self, ui: &mut egui::Ui, classes: Option<&[String]>) {
+        let now = Instant::now();
+        egui::Grid::new("ndm-pads").spacing([6.0, 6.0]).show(ui, |ui| {
+            for row in 0..4 {
+                for col in 0..4 {
+                    let pad = row * 4 + col;
+                    let plays = self.link.activity.plays[pad].load(Ordering::Relaxed);
+                    if plays != self.flashes[pad].0 {
+                        self.flashes[pad] = (plays, Some(now));
+                    }
+                    let flash = self.flashes[pad].1.map_or(0.0, |t| (1.0 - t.elapsed().as_secs_f32() / FLASH_S).max(0.0));
+                    let p = self.link.params.pad(pad);
+                    let class = p.class.value();
+                    let known = classes.is_none_or(|c| c.iter().any(|m| m == crate::params::CLASS_NAMES[class.to_index()]));
+                    let base = if pad == self.selected { Color32::from_rgb(70, 90, 140) } else { Color32::from_gray(45) };
+                    let fill = lerp_color(base, Color32::from_rgb(240, 200, 90), flash);
+                    let muted = p.mute.value();
+                    let text = format!(
+                        "{}  {}\n{}{}",
+                        pad + 1,
+                        note_name(p.note.value().clamp(0, 127) as u8),
+                        DrumClass::variants()[class.to_index()],
+                        if muted { " · muted" } else if !known { " · ?" } else { "" }
+                    );
+                    let button = egui::Button::new(RichText::new(text).size(11.5)).fill(fill).min_size(egui::vec2(PAD_W, PAD_H));
+                    let response = ui.add(button).on_hover_text(GM_KIT[pad].label);
+                    if response.clicked() {
+                        self.selected = pad;
+                        self.audition(pad);
+                    }
+                }
+                ui.end_row();
+            }
+        });
+        if self.flashes.iter().any(|(_, t)| t.is_some_and(|t| t.elapsed().as_secs_f32() < FLASH_S)) {
+            ui.ctx().request_repaint_after(Duration::from_millis(16));
+        }
     }
 }
 
-/// `~/ndm-export-<n>.wav`.
-fn export_default(n: u32) -> String {
+fn lerp_color(a: Color32, b: Color32, t: f32) -> Color32 {
+    let t = t.clamp(0.0, 1.0);
+    let m = |x: u8, y: u8| (f32::from(x) + (f32::from(y) - f32::from(x)) * t) as u8;
+    Color32::from_rgb(m(a.r(), b.r()), m(a.g(), b.g()), m(a.b(), b.b()))
+}
+
+/// `~/ndm-pad<NN>.wav`.
+fn export_default(pad: usize) -> String {
     let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
-    format!("{home}/ndm-export-{n}.wav")
+    format!("{home}/ndm-pad{:02}-{}.wav", pad + 1, GM_KIT[pad.min(PADS - 1)].class)
 }
 
 /// Expands a leading `~/`.
@@ -236,175 +296,233 @@ impl NiceEguiApp for EditorApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
         let Some(gui) = self.gui.clone() else { return };
         let setter = gui.param_setter();
-        let params = self.params.clone();
-        let store = params.state.clone();
+        let link = self.link.clone();
+        let store = link.params.state.clone();
 
-        let mut status = self.poll_status();
-        if let Some(preview) = status.new_preview.take() {
-            self.preview = preview;
-            self.sounds_seen = status.sounds_made;
+        let (model, generating, last_error, message, pad_status, encoded) = {
+            let st = link.status.lock();
+            let ps = &st.pads[self.selected];
+            (
+                st.model.clone(),
+                st.generating,
+                st.last_error.clone(),
+                st.message.clone(),
+                (ps.preview.clone(), ps.timing.total_ms(), ps.from_state, ps.error.clone(), ps.audio.is_some()),
+                st.encoded.clone().filter(|e| e.serial > self.encoded_seen),
+            )
+        };
+        if let Some(result) = encoded {
+            self.encoded_seen = result.serial;
+            self.apply_encoded(&setter, &result);
         }
-        if let Some((n, enc)) = &status.new_encoded {
-            self.encoded_seen = *n;
-            self.apply_encoded(&setter, enc);
-        }
-        let classes: Option<Vec<String>> = match &status.model {
-            Some(ModelState::Ready { classes, .. }) => Some(classes.clone()),
+        let classes: Option<Vec<String>> = match &model {
+            ModelState::Ready { classes, .. } => Some(classes.clone()),
             _ => None,
         };
-        let busy = status.generating || matches!(status.model, Some(ModelState::Loading));
-        ui.ctx().request_repaint_after(Duration::from_millis(if busy { 30 } else { 200 }));
+        let busy = generating.is_some() || matches!(model, ModelState::Loading { .. });
+        ui.ctx().request_repaint_after(Duration::from_millis(if busy { 30 } else { 120 }));
 
         // Files dropped onto the editor (only where the windowing layer delivers them).
         let dropped: Vec<PathBuf> = ui.ctx().input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
-        let hovering = ui.ctx().input(|i| !i.raw.hovered_files.is_empty());
         if let Some(path) = dropped.first() {
             self.sample_path = path.display().to_string();
-            self.local_error = self.encode(path, classes.as_deref(), &store).err();
+            self.local_error = self.encode(self.selected, path, classes.as_deref()).err();
         }
 
-        let saved = store.state();
-        egui::Frame::new().inner_margin(egui::Margin::same(12)).show(ui, |ui| {
-            ui.spacing_mut().item_spacing = egui::vec2(8.0, 6.0);
-            // Header and status line.
+        egui::Frame::new().inner_margin(egui::Margin::same(10)).show(ui, |ui| {
+            ui.spacing_mut().item_spacing = egui::vec2(8.0, 5.0);
+            // Header: title, kit actions, generation state.
             ui.horizontal(|ui| {
                 ui.heading(RichText::new("Neural Drum Machine").strong());
+                if ui.button("New kit").on_hover_text("New seeds for all 16 pads, each in its class").clicked() {
+                    self.new_kit(&setter);
+                }
+                if ui.button("Reload model").on_hover_text("Load the model set again (e.g. after an error)").clicked() {
+                    self.local_error = (!store.send(Command::Load(model_source()))).then(|| "the engine has stopped".into());
+                }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    if status.generating {
+                    if let Some(pad) = generating {
                         ui.spinner();
-                        ui.label("generating…");
-                    } else if status.sounds_made > 0 {
-                        ui.label(RichText::new(format!("sound #{} · {:.1} ms", status.sounds_made, status.timing_ms)).weak());
+                        ui.label(format!("generating pad {}…", pad + 1));
                     }
                 });
             });
-            status_line(ui, &status, store.warning(), self.local_error.as_deref());
+            status_line(ui, &model, last_error.as_deref(), message.as_deref(), store.warning(), self.local_error.as_deref());
+            let timeouts = link.sync_timeouts.load(Ordering::Relaxed);
+            if timeouts > 0 {
+                ui.label(
+                    RichText::new(format!(
+                        "Offline render: {timeouts} note(s) played an older pad sound (new sound not ready within {} s)",
+                        crate::audio::OFFLINE_WAIT.as_secs()
+                    ))
+                    .color(Color32::from_rgb(240, 190, 90)),
+                );
+            }
             ui.separator();
 
             ui.horizontal_top(|ui| {
                 ui.vertical(|ui| {
-                    let marker = saved.position.map(|p| [p[0], p[1]]);
-                    let label = saved.sample_name.clone().map(|n| format!("sample: {n}")).unwrap_or_default();
-                    ui.add(XyPad::new(&params.x, &params.y, &setter, PAD_SIZE).marker(marker).label(label));
-                    ui.label(
-                        RichText::new(format!(
-                            "X {:+.2}   Y {:+.2}   fine {:+.2}",
-                            params.x.value(),
-                            params.y.value(),
-                            params.fine.value()
-                        ))
-                        .monospace()
-                        .weak(),
-                    );
-                });
-                ui.add_space(10.0);
-                ui.vertical(|ui| {
-                    egui::Grid::new("ndm-controls").num_columns(2).spacing([10.0, 7.0]).show(ui, |ui| {
-                        ui.label("Class");
-                        class_combo(ui, "ndm-class", &params.class, &setter, classes.as_deref());
-                        ui.end_row();
-                        ui.label("Blend class");
-                        class_combo(ui, "ndm-blend-class", &params.blend_class, &setter, classes.as_deref());
-                        ui.end_row();
-                        let slider_row = |ui: &mut egui::Ui, name: &str, param: &FloatParam| {
-                            ui.label(name);
-                            ui.add(ParamSlider::for_param(param, &setter).with_width(SLIDER_WIDTH));
-                            ui.end_row();
-                        };
-                        slider_row(ui, "Blend", &params.blend);
-                        slider_row(ui, "Fine", &params.fine);
-                        slider_row(ui, "Range", &params.range);
-                        slider_row(ui, "Variation", &params.variation);
-                        ui.label("Seed");
-                        ui.horizontal(|ui| {
-                            ui.add(ParamSlider::for_param(&params.seed, &setter).with_width(SLIDER_WIDTH - 60.0));
+                    self.pad_grid(ui, classes.as_deref());
+                    ui.add_space(6.0);
+                    let pad = self.selected;
+                    let p = link.params.pad(pad);
+                    let (sample_name, position, anchored) = store.sample(pad);
+                    let label = sample_name.clone().map(|n| format!("sample: {n}")).unwrap_or_default();
+                    ui.horizontal(|ui| {
+                        ui.add(XyPad::new(&p.x, &p.y, &setter, XY_SIZE).marker(position.map(|q| [q[0], q[1]])).label(label));
+                        ui.vertical(|ui| {
+                            ui.label(RichText::new(format!("Pad {} · {}", pad + 1, GM_KIT[pad].label)).strong());
+                            ui.label(
+                                RichText::new(format!("X {:+.2}\nY {:+.2}\nfine {:+.2}", p.x.value(), p.y.value(), p.fine.value()))
+                                    .monospace()
+                                    .weak(),
+                            );
+                            if ui.button("Randomize pad").clicked() {
+                                self.randomize(&setter, pad);
+                            }
                             if ui.button("Vary").on_hover_text("New random variation seed").clicked() {
                                 self.vary(&setter);
                             }
+                            if ui.add_enabled(anchored, egui::Button::new("Clear sample")).clicked() {
+                                store.clear_sample(pad);
+                            }
                         });
+                    });
+                });
+                ui.add_space(8.0);
+                ui.vertical(|ui| {
+                    let p = link.params.pad(self.selected);
+                    ui.label(RichText::new("Sound").strong());
+                    egui::Grid::new("ndm-sound").num_columns(2).spacing([10.0, 5.0]).show(ui, |ui| {
+                        ui.label("Class");
+                        class_combo(ui, "ndm-class", &p.class, &setter, classes.as_deref());
                         ui.end_row();
-                        slider_row(ui, "Gain", &params.gain);
-                        slider_row(ui, "Velocity", &params.vel_sens);
-                        slider_row(ui, "Tune", &params.tune);
-                        slider_row(ui, "Length", &params.length);
-                        ui.label("Polyphony");
-                        ui.add(ParamSlider::for_param(&params.polyphony, &setter).with_width(SLIDER_WIDTH));
+                        ui.label("Blend class");
+                        class_combo(ui, "ndm-blend-class", &p.blend_class, &setter, classes.as_deref());
+                        ui.end_row();
+                        for (name, param) in [("Blend", &p.blend), ("Fine", &p.fine), ("Range", &p.range), ("Variation", &p.variation)] {
+                            ui.label(name);
+                            ui.add(ParamSlider::for_param(param, &setter).with_width(SLIDER_WIDTH));
+                            ui.end_row();
+                        }
+                        ui.label("Seed");
+                        ui.add(ParamSlider::for_param(&p.seed, &setter).with_width(SLIDER_WIDTH));
+                        ui.end_row();
+                    });
+                    ui.add_space(4.0);
+                    ui.label(RichText::new("Playback").strong());
+                    egui::Grid::new("ndm-play").num_columns(2).spacing([10.0, 5.0]).show(ui, |ui| {
+                        ui.label("Note");
+                        ui.add(ParamSlider::for_param(&p.note, &setter).with_width(SLIDER_WIDTH));
+                        ui.end_row();
+                        for (name, param) in
+                            [("Gain", &p.gain), ("Pan", &p.pan), ("Tune", &p.tune), ("Length", &p.length), ("Velocity", &p.vel_sens)]
+                        {
+                            ui.label(name);
+                            ui.add(ParamSlider::for_param(param, &setter).with_width(SLIDER_WIDTH));
+                            ui.end_row();
+                        }
+                        ui.label("Choke group");
+                        ui.add(ParamSlider::for_param(&p.choke, &setter).with_width(SLIDER_WIDTH));
+                        ui.end_row();
+                        ui.label("Output");
+                        ui.add(ParamSlider::for_param(&p.output, &setter).with_width(SLIDER_WIDTH));
+                        ui.end_row();
+                        ui.label("Mute");
+                        ui.add(ParamSlider::for_param(&p.mute, &setter).with_width(SLIDER_WIDTH));
                         ui.end_row();
                     });
                 });
             });
 
-            ui.add_space(6.0);
-            let caption = if status.generating { Some("generating…") } else { None };
-            ui.add(Waveform::new(&self.preview, 84.0).busy(status.generating).caption(caption));
             ui.add_space(4.0);
+            let (preview, timing_ms, from_state, pad_error, has_audio) = pad_status;
+            let caption = if generating == Some(self.selected) {
+                "generating…".to_string()
+            } else if !has_audio {
+                "no sound yet".to_string()
+            } else if from_state {
+                "pad sound: recalled from the project".to_string()
+            } else {
+                format!("pad sound: generated in {timing_ms:.1} ms")
+            };
+            ui.add(Waveform::new(&preview, 70.0).busy(generating == Some(self.selected)).caption(Some(&caption)));
+            if let Some(e) = pad_error {
+                ui.label(RichText::new(format!("Pad {}: {e}", self.selected + 1)).color(Color32::from_rgb(240, 110, 100)));
+            }
 
-            // Sample loading.
+            // Sample loading and export for the selected pad.
             ui.horizontal(|ui| {
                 ui.label("Sample");
-                let name = saved.sample_name.as_deref().unwrap_or(if saved.anchor.is_some() { "(encoded)" } else { "none" });
-                ui.label(RichText::new(name).strong());
                 ui.add(
                     egui::TextEdit::singleline(&mut self.sample_path)
                         .hint_text("path to a WAV/FLAC/MP3/OGG file")
-                        .desired_width(300.0),
+                        .desired_width(420.0),
                 );
-                if ui.button("Load sample…").on_hover_text("Encode this file and move the pad to it").clicked() {
+                if ui.button("Load sample…").on_hover_text("Encode this file onto the selected pad").clicked() {
                     let path = expand_path(&self.sample_path);
                     self.local_error = if self.sample_path.trim().is_empty() {
                         Some("enter the path of an audio file first".into())
                     } else {
-                        self.encode(&path, classes.as_deref(), &store).err()
+                        self.encode(self.selected, &path, classes.as_deref()).err()
                     };
                 }
-                if ui.add_enabled(saved.anchor.is_some(), egui::Button::new("Clear sample")).clicked() {
-                    store.clear_sample();
-                }
             });
-            // Export.
             ui.horizontal(|ui| {
                 ui.label("Export");
-                ui.add(egui::TextEdit::singleline(&mut self.export_path).desired_width(370.0));
-                if ui.button("Export WAV…").on_hover_text("Write the current sound (model sample rate)").clicked() {
+                if self.export_path.is_empty() {
+                    self.export_path = export_default(self.selected);
+                }
+                ui.add(egui::TextEdit::singleline(&mut self.export_path).desired_width(420.0));
+                if ui.button("Export WAV…").on_hover_text("Write the selected pad's sound (model sample rate)").clicked() {
                     let path = expand_path(&self.export_path);
-                    if store.send(Command::ExportWav(path)) {
-                        self.local_error = None;
-                        self.export_count += 1;
-                        self.export_path = export_default(self.export_count);
+                    self.local_error = if path.exists() {
+                        Some(format!("{} exists; choose another name", path.display()))
+                    } else if store.send(Command::ExportWav { pad: self.selected, path }) {
+                        None
                     } else {
-                        self.local_error = Some("the engine is not running (plugin not activated)".into());
-                    }
+                        Some("the engine has stopped".into())
+                    };
                 }
             });
-            let hint = if hovering { "Drop the file to encode it" } else { "Tip: drop an audio file onto the editor to encode it" };
-            ui.label(RichText::new(hint).small().weak());
+            let _ = self.pad();
         });
     }
 }
 
-fn status_line(ui: &mut egui::Ui, status: &StatusView, warning: Option<String>, local_error: Option<&str>) {
+fn status_line(
+    ui: &mut egui::Ui,
+    model: &ModelState,
+    last_error: Option<&str>,
+    message: Option<&str>,
+    warning: Option<String>,
+    local_error: Option<&str>,
+) {
     let red = Color32::from_rgb(240, 110, 100);
     let amber = Color32::from_rgb(240, 190, 90);
     ui.horizontal_wrapped(|ui| {
-        match (&status.model, status.engine) {
-            (_, false) => {
-                ui.label(RichText::new("Engine starts when the host activates the plugin").weak());
+        match model {
+            ModelState::Idle => {
+                ui.label(RichText::new("The model loads when the host activates the plugin").weak());
             }
-            (Some(ModelState::Loading) | None, true) => {
+            ModelState::Loading { source } => {
                 ui.spinner();
-                ui.label("Loading model…");
+                ui.label(format!("Loading model from {source}…"));
             }
-            (Some(ModelState::Ready { name, source, sample_rate, .. }), true) => {
+            ModelState::Ready { name, source, sample_rate, .. } => {
                 ui.label(RichText::new(format!("Model: {name}")).strong());
                 ui.label(RichText::new(format!("({source}, {sample_rate} Hz)")).weak());
             }
-            (Some(ModelState::Failed { source, error }), true) => {
-                ui.label(RichText::new(format!("Model failed to load from {source}: {error}")).color(red));
+            ModelState::Failed { source, error } => {
+                ui.label(
+                    RichText::new(format!("Model failed to load from {source}: {error} — pads keep their sounds; “Reload model” retries"))
+                        .color(red),
+                );
             }
         }
-        if let Some(e) = &status.last_error {
+        if let Some(e) = last_error {
             ui.label(RichText::new(format!("Error: {e}")).color(red));
-        } else if let Some(m) = &status.message {
+        } else if let Some(m) = message {
             ui.label(RichText::new(m).weak());
         }
         if let Some(w) = warning {

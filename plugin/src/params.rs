@@ -1,11 +1,22 @@
-//! The plugin's parameters. String ids never change (saved projects and host automation refer to
-//! them); every parameter is automatable. Ranges are linear so that a host's normalised value maps
-//! to the plain value by a straight line.
+//! The plugin's parameters: 16 pads × (sound recipe + playback), every one automatable, with
+//! string ids that never change (saved projects and host automation refer to them):
+//! `p01_class`, `p01_x`, … `p16_mute`, one host group per pad ("Pad 3 / X").
+//!
+//! Ranges are linear so that a host's normalised value maps to the plain value by a straight line.
+//! The parameter values are atomics inside nice-plug's param types: the audio thread reads the
+//! playback values every block ([`NdmParams::kit_snapshot`]), the inference worker reads the
+//! recipes through [`KitSource`] (so changes reach it even when the host does not call
+//! `process()`), the GUI thread reads and sets them through gestures.
 
-use crate::audio::ParamSnapshot;
+use crate::audio::{ClassMap, KitSnapshot};
 use crate::state::StateStore;
-use ndm_core::voices::PlaySettings;
+use ndm_core::kit::{self, KitSource, PadPlayback, PadTarget, AUX_OUTPUTS, CHOKE_GROUPS, GM_KIT, PADS};
+use ndm_core::meta::ModelMeta;
+use ndm_core::SoundParams;
+use nice_plug::params::internals::ParamPtr;
 use nice_plug::prelude::*;
+use parking_lot::Mutex;
+use std::sync::Arc;
 
 /// The drum classes offered by the class selectors, in the order of [`CLASS_NAMES`]. They are
 /// mapped to the loaded model's class index *by name* (see [`crate::audio::ClassMap`]), so a project
@@ -76,25 +87,36 @@ pub const CLASS_NAMES: [&str; CLASS_COUNT] = [
     "metal_shaker",
 ];
 
-/// Pad axis range: −1 … 1 (x, y, fine).
-pub fn pad_range() -> FloatRange {
+/// The [`DrumClass`] of a model class name (kick for an unknown name).
+pub fn class_by_name(name: &str) -> DrumClass {
+    DrumClass::from_index(CLASS_NAMES.iter().position(|c| *c == name).unwrap_or(0))
+}
+
+/// Pad axis range: −1 … 1 (x, y, fine, pan).
+pub fn bipolar_range() -> FloatRange {
     FloatRange::Linear { min: -1.0, max: 1.0 }
 }
 
-/// Gain range in dB.
+/// Pad gain range in dB.
 pub fn gain_range() -> FloatRange {
     FloatRange::Linear { min: -36.0, max: 12.0 }
 }
 
-/// All parameters plus the persisted latent state. Shared (`Arc`) between the plugin (audio and
-/// main thread) and the editor (GUI thread); values are atomics inside nice-plug's param types.
-#[derive(Params)]
-pub struct NdmParams {
-    /// Full latent state (anchor, encoded position, sample name, class weights, seed) as versioned
-    /// JSON, saved with the project. Written by the main thread (state load) and the GUI thread.
-    #[persist = "ndm-state"]
-    pub state: StateStore,
+fn v2s(digits: usize) -> Arc<dyn Fn(f32) -> String + Send + Sync> {
+    formatters::v2s_f32_rounded(digits)
+}
 
+fn percent(name: &str, default: f32, min: f32) -> FloatParam {
+    FloatParam::new(name, default, FloatRange::Linear { min, max: 1.0 })
+        .with_unit(" %")
+        .with_value_to_string(formatters::v2s_f32_percentage(0))
+        .with_string_to_value(formatters::s2v_f32_percentage())
+}
+
+/// One pad's parameters: the sound recipe (what the model makes) and the playback settings (what
+/// a note-on does with the sound). Ids here are the suffixes after `pNN_`.
+#[derive(Params)]
+pub struct PadParams {
     /// Main drum class.
     #[id = "class"]
     pub class: EnumParam<DrumClass>,
@@ -122,72 +144,89 @@ pub struct NdmParams {
     /// Seed of the random variation, 0…9999.
     #[id = "seed"]
     pub seed: IntParam,
-    /// Output gain in dB, −36…+12 (smoothed).
+    /// MIDI note that plays the pad, 0…127 (any channel).
+    #[id = "note"]
+    pub note: IntParam,
+    /// Pad gain in dB, −36…+12 (applied at note-on).
     #[id = "gain"]
     pub gain: FloatParam,
+    /// Pan, −1 (left) … +1 (right).
+    #[id = "pan"]
+    pub pan: FloatParam,
+    /// Tuning in semitones, −24…24 (band-limited resampling on the worker: changing it costs a
+    /// resampling, not a model call).
+    #[id = "tune"]
+    pub tune: FloatParam,
+    /// Length (decay) as a fraction of the sound, 0.05…1.
+    #[id = "length"]
+    pub length: FloatParam,
     /// Velocity sensitivity 0…1 (0: every note at full level).
     #[id = "vel_sens"]
     pub vel_sens: FloatParam,
-    /// Playback tuning in semitones, −24…24.
-    #[id = "tune"]
-    pub tune: FloatParam,
-    /// Length trim as a fraction of the sound, 0.05…1.
-    #[id = "length"]
-    pub length: FloatParam,
-    /// Voices at once, 1…64 (1 = each note chokes the previous one).
-    #[id = "polyphony"]
-    pub polyphony: IntParam,
+    /// Choke group, 0 (none) … 8.
+    #[id = "choke"]
+    pub choke: IntParam,
+    /// Output: 0 = main, 1…8 = aux output n.
+    #[id = "output"]
+    pub output: IntParam,
+    /// Mute.
+    #[id = "mute"]
+    pub mute: BoolParam,
 }
 
-fn v2s(digits: usize) -> std::sync::Arc<dyn Fn(f32) -> String + Send + Sync> {
-    formatters::v2s_f32_rounded(digits)
-}
-
-impl Default for NdmParams {
-    fn default() -> Self {
-        NdmParams {
-            state: StateStore::default(),
-            class: EnumParam::new("Class", DrumClass::Kick),
-            blend_class: EnumParam::new("Blend class", DrumClass::Kick),
-            blend: FloatParam::new("Blend", 0.0, FloatRange::Linear { min: 0.0, max: 1.0 })
-                .with_unit(" %")
-                .with_value_to_string(formatters::v2s_f32_percentage(0))
-                .with_string_to_value(formatters::s2v_f32_percentage()),
-            x: FloatParam::new("Pad X", 0.0, pad_range()).with_value_to_string(v2s(3)),
-            y: FloatParam::new("Pad Y", 0.0, pad_range()).with_value_to_string(v2s(3)),
-            fine: FloatParam::new("Fine", 0.0, pad_range()).with_value_to_string(v2s(3)),
-            range: FloatParam::new("Range", 2.0, FloatRange::Linear { min: 0.1, max: 4.0 })
+impl PadParams {
+    /// Pad `index` (0…15) with the default kit's values ([`GM_KIT`]).
+    pub fn new(index: usize) -> Self {
+        let d = GM_KIT[index.min(PADS - 1)];
+        let class = class_by_name(d.class);
+        PadParams {
+            class: EnumParam::new("Class", class),
+            blend_class: EnumParam::new("Blend class", class),
+            blend: percent("Blend", 0.0, 0.0),
+            x: FloatParam::new("X", 0.0, bipolar_range()).with_value_to_string(v2s(3)),
+            y: FloatParam::new("Y", 0.0, bipolar_range()).with_value_to_string(v2s(3)),
+            fine: FloatParam::new("Fine", 0.0, bipolar_range()).with_value_to_string(v2s(3)),
+            range: FloatParam::new("Range", kit::DEFAULT_RANGE, FloatRange::Linear { min: 0.1, max: 4.0 })
                 .with_unit(" σ")
                 .with_value_to_string(v2s(2)),
-            variation: FloatParam::new("Variation", 0.0, FloatRange::Linear { min: 0.0, max: 2.0 })
+            variation: FloatParam::new("Variation", kit::DEFAULT_VARIATION, FloatRange::Linear { min: 0.0, max: 2.0 })
                 .with_unit(" σ")
                 .with_value_to_string(v2s(2)),
-            seed: IntParam::new("Seed", 0, IntRange::Linear { min: 0, max: 9999 }),
-            gain: FloatParam::new("Gain", 0.0, gain_range())
-                .with_smoother(SmoothingStyle::Linear(20.0))
-                .with_unit(" dB")
-                .with_value_to_string(v2s(1)),
-            vel_sens: FloatParam::new("Velocity sensitivity", 0.8, FloatRange::Linear { min: 0.0, max: 1.0 })
-                .with_unit(" %")
-                .with_value_to_string(formatters::v2s_f32_percentage(0))
-                .with_string_to_value(formatters::s2v_f32_percentage()),
-            tune: FloatParam::new("Tune", 0.0, FloatRange::Linear { min: -24.0, max: 24.0 })
+            seed: IntParam::new("Seed", d.seed as i32, IntRange::Linear { min: 0, max: 9999 }),
+            note: IntParam::new("Note", i32::from(d.note), IntRange::Linear { min: 0, max: 127 })
+                .with_value_to_string(Arc::new(|n| note_name(n as u8))),
+            gain: FloatParam::new("Gain", 0.0, gain_range()).with_unit(" dB").with_value_to_string(v2s(1)),
+            pan: FloatParam::new("Pan", 0.0, bipolar_range()).with_value_to_string(v2s(2)),
+            tune: FloatParam::new("Tune", d.tune, FloatRange::Linear { min: -24.0, max: 24.0 })
                 .with_unit(" st")
                 .with_value_to_string(v2s(2)),
-            length: FloatParam::new("Length", 1.0, FloatRange::Linear { min: 0.05, max: 1.0 })
-                .with_unit(" %")
-                .with_value_to_string(formatters::v2s_f32_percentage(0))
-                .with_string_to_value(formatters::s2v_f32_percentage()),
-            polyphony: IntParam::new("Polyphony", 16, IntRange::Linear { min: 1, max: 64 })
-                .with_unit(" voices"),
+            length: percent("Length", d.length, 0.05),
+            vel_sens: percent("Velocity", 0.8, 0.0),
+            choke: IntParam::new("Choke group", i32::from(d.choke_group), IntRange::Linear { min: 0, max: i32::from(CHOKE_GROUPS) })
+                .with_value_to_string(Arc::new(|g| if g == 0 { "Off".into() } else { g.to_string() })),
+            output: IntParam::new("Output", 0, IntRange::Linear { min: 0, max: AUX_OUTPUTS as i32 })
+                .with_value_to_string(Arc::new(|o| if o == 0 { "Main".into() } else { format!("Aux {o}") })),
+            mute: BoolParam::new("Mute", false),
         }
     }
-}
 
-impl NdmParams {
-    /// The current (unsmoothed) values as a plain copy for the audio thread. Allocation-free.
-    pub fn snapshot(&self) -> ParamSnapshot {
-        ParamSnapshot {
+    /// The playback settings for the voices (allocation-free).
+    pub fn playback(&self) -> PadPlayback {
+        PadPlayback {
+            note: self.note.value().clamp(0, 127) as u8,
+            gain: util::db_to_gain(self.gain.value()),
+            pan: self.pan.value(),
+            length: self.length.value(),
+            velocity_sensitivity: self.vel_sens.value(),
+            choke_group: self.choke.value().clamp(0, i32::from(CHOKE_GROUPS)) as u8,
+            output: self.output.value().clamp(0, AUX_OUTPUTS as i32) as u8,
+            mute: self.mute.value(),
+        }
+    }
+
+    /// The pad's recipe in plugin terms (class by plugin enum, values as set).
+    pub fn recipe(&self) -> Recipe {
+        Recipe {
             class: self.class.value().to_index(),
             blend_class: self.blend_class.value().to_index(),
             blend: self.blend.value(),
@@ -197,13 +236,243 @@ impl NdmParams {
             range: self.range.value(),
             variation: self.variation.value(),
             seed: self.seed.value().max(0) as u32,
-            play: PlaySettings {
-                gain: 1.0,
-                velocity_sensitivity: self.vel_sens.value(),
-                tune_semitones: self.tune.value(),
-                length: self.length.value(),
-                polyphony: self.polyphony.value().clamp(1, 64) as usize,
-            },
         }
+    }
+}
+
+/// "C1", "F#1", … (C4 = 60, Yamaha/Cubase octave numbering, as most drum maps print it: 36 = C1).
+pub fn note_name(note: u8) -> String {
+    const NAMES: [&str; 12] = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
+    format!("{}{} ({note})", NAMES[usize::from(note % 12)], i32::from(note / 12) - 2)
+}
+
+/// A pad's recipe in the plugin's own terms: what determines its sound, independent of the model's
+/// class order. Its [`Recipe::key`] is the identity of the sound (saved with the project).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Recipe {
+    /// [`DrumClass`] index.
+    pub class: usize,
+    /// Blend [`DrumClass`] index.
+    pub blend_class: usize,
+    /// Blend amount 0…1.
+    pub blend: f32,
+    /// Pad X, −1…1.
+    pub x: f32,
+    /// Pad Y, −1…1.
+    pub y: f32,
+    /// Fine, −1…1.
+    pub fine: f32,
+    /// Range, σ.
+    pub range: f32,
+    /// Variation, σ.
+    pub variation: f32,
+    /// Variation seed.
+    pub seed: u32,
+}
+
+impl Recipe {
+    /// A stable 64-bit identity of this recipe plus the pad's anchor: FNV-1a over the values'
+    /// bits (stable across builds and machines, unlike `std`'s hasher). The blend class does not
+    /// count while the blend is 0.
+    pub fn key(&self, anchor: Option<&ndm_core::Latent>) -> u64 {
+        let mut h = Fnv1a::new();
+        h.u32(self.class as u32);
+        h.u32(if self.blend == 0.0 { self.class as u32 } else { self.blend_class as u32 });
+        for v in [self.blend, self.x, self.y, self.fine, self.range, self.variation] {
+            h.u32(v.to_bits());
+        }
+        h.u32(self.seed);
+        match anchor {
+            Some(z) => {
+                h.u32(1);
+                z.iter().for_each(|v| h.u32(v.to_bits()));
+            }
+            None => h.u32(0),
+        }
+        h.0
+    }
+
+    /// The decoder inputs for this recipe on a model with class map `map`.
+    pub fn sound_params(&self, map: &ClassMap, anchor: Option<ndm_core::Latent>) -> SoundParams {
+        SoundParams {
+            class_weights: map.weights(self.class, self.blend_class, self.blend),
+            x: self.x,
+            y: self.y,
+            fine: self.fine,
+            range: self.range,
+            variation: self.variation,
+            seed: u64::from(self.seed),
+            anchor,
+        }
+    }
+}
+
+/// FNV-1a, 64 bit (Fowler, Noll, Vo; IETF draft-eastlake-fnv).
+struct Fnv1a(u64);
+
+impl Fnv1a {
+    fn new() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn u32(&mut self, v: u32) {
+        for b in v.to_le_bytes() {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// The 16 pads. Implements [`Params`] by hand (rather than `#[nested(array)]`, whose ids would be
+/// `x_1`…) to give the ids `p01_x` … `p16_mute` and the groups "Pad 1" … "Pad 16".
+pub struct KitParams {
+    /// The pads, in grid order (pad 1 top left).
+    pub pads: [PadParams; PADS],
+}
+
+impl Default for KitParams {
+    fn default() -> Self {
+        KitParams { pads: std::array::from_fn(PadParams::new) }
+    }
+}
+
+/// The host id of pad `pad`'s (0-based) parameter `suffix`, e.g. `pad_param_id(2, "x")` = `p03_x`.
+pub fn pad_param_id(pad: usize, suffix: &str) -> String {
+    format!("p{:02}_{suffix}", pad + 1)
+}
+
+// SAFETY: the pointers come from the pads' derived `param_map()`, and point into `self`, which
+// nice-plug keeps alive (inside the plugin's `Arc<NdmParams>`) for as long as it uses them.
+unsafe impl Params for KitParams {
+    fn param_map(&self) -> Vec<(String, ParamPtr, String)> {
+        let mut map = Vec::with_capacity(PADS * 18);
+        for (i, pad) in self.pads.iter().enumerate() {
+            let group = format!("Pad {}", i + 1);
+            for (id, ptr, _) in pad.param_map() {
+                map.push((pad_param_id(i, &id), ptr, group.clone()));
+            }
+        }
+        map
+    }
+}
+
+/// All parameters plus the persisted kit state. Shared (`Arc`) between the plugin (audio and main
+/// thread), the editor (GUI thread) and the inference worker (as its [`KitSource`]).
+#[derive(Params)]
+pub struct NdmParams {
+    /// Per-pad anchors (encoded samples) and the pads' sounds, saved with the project as versioned
+    /// JSON. Main thread (state load/save), GUI thread (encode, clear) and worker (reads anchors).
+    #[persist = "ndm-state"]
+    pub state: StateStore,
+
+    /// The 16 pads.
+    #[nested]
+    pub kit: KitParams,
+
+    /// The class map of the model the worker last asked about (worker thread only, in practice).
+    #[allow(clippy::type_complexity)]
+    class_map: Mutex<Option<(Vec<String>, ClassMap)>>,
+}
+
+impl NdmParams {
+    /// Parameters with the default kit, persisting into `state`.
+    pub fn new(state: StateStore) -> Self {
+        NdmParams { state, kit: KitParams::default(), class_map: Mutex::new(None) }
+    }
+
+    /// Pad `pad` (clamped to 0…15).
+    pub fn pad(&self, pad: usize) -> &PadParams {
+        &self.kit.pads[pad.min(PADS - 1)]
+    }
+
+    /// Copies the playback values of every pad into `out` and rebuilds its note map and choke
+    /// masks. Allocation- and lock-free (audio thread).
+    pub fn kit_snapshot(&self, out: &mut KitSnapshot) {
+        out.note_pads = [0; 128];
+        out.choke_masks = [0; CHOKE_GROUPS as usize + 1];
+        for (i, pad) in self.kit.pads.iter().enumerate() {
+            let play = pad.playback();
+            out.note_pads[usize::from(play.note)] |= 1 << i;
+            out.choke_masks[usize::from(play.choke_group)] |= 1 << i;
+            out.play[i] = play;
+        }
+        out.choke_masks[0] = 0;
+    }
+
+    fn class_map_for(&self, meta: &ModelMeta) -> ClassMap {
+        let mut cached = self.class_map.lock();
+        match &*cached {
+            Some((names, map)) if *names == meta.classes => *map,
+            _ => {
+                let map = ClassMap::from_meta(meta);
+                *cached = Some((meta.classes.clone(), map));
+                map
+            }
+        }
+    }
+}
+
+impl KitSource for NdmParams {
+    fn target(&self, pad: usize, meta: &ModelMeta) -> PadTarget {
+        let recipe = self.pad(pad).recipe();
+        let anchor = self.state.anchor(pad);
+        let map = self.class_map_for(meta);
+        PadTarget { key: recipe.key(anchor.as_ref()), params: recipe.sound_params(&map, anchor) }
+    }
+
+    fn tune_semitones(&self, pad: usize) -> f32 {
+        self.pad(pad).tune.value()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_stable_and_grouped_per_pad() {
+        let params = NdmParams::new(StateStore::default());
+        let map = params.param_map();
+        assert_eq!(map.len(), PADS * 18);
+        let ids: Vec<&str> = map.iter().map(|(id, _, _)| id.as_str()).collect();
+        for id in ["p01_class", "p01_x", "p03_x", "p16_mute", "p10_choke", "p05_output", "p07_note"] {
+            assert!(ids.contains(&id), "missing {id}");
+        }
+        let (_, _, group) = map.iter().find(|(id, _, _)| id == "p03_x").unwrap();
+        assert_eq!(group, "Pad 3");
+        let mut unique = ids.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len());
+    }
+
+    #[test]
+    fn the_default_kit_is_the_gm_map_with_hats_in_choke_group_1() {
+        let params = NdmParams::new(StateStore::default());
+        let mut snap = KitSnapshot::default();
+        params.kit_snapshot(&mut snap);
+        assert_eq!(snap.note_pads[36], 1 << 0);
+        assert_eq!(params.pad(0).class.value(), DrumClass::Kick);
+        assert_eq!(params.pad(1).class.value(), DrumClass::Snare);
+        let hats: u16 = [42, 44, 46].iter().map(|&n| snap.note_pads[n]).fold(0, |a, b| a | b);
+        assert_eq!(snap.choke_masks[1], hats);
+        assert_eq!(hats.count_ones(), 3);
+        assert_eq!(snap.note_pads.iter().map(|m| m.count_ones()).sum::<u32>(), 16);
+        let seeds: std::collections::BTreeSet<i32> = params.kit.pads.iter().map(|p| p.seed.value()).collect();
+        assert_eq!(seeds.len(), 16);
+        assert_eq!(note_name(36), "C1 (36)");
+    }
+
+    #[test]
+    fn recipe_keys_change_with_the_sound_only() {
+        let a = PadParams::new(0).recipe();
+        assert_eq!(a.key(None), a.key(None));
+        assert_ne!(a.key(None), Recipe { x: 0.5, ..a }.key(None));
+        assert_ne!(a.key(None), Recipe { seed: 7, ..a }.key(None));
+        assert_ne!(a.key(None), a.key(Some(&[0.0; 64])));
+        // The blend class is irrelevant at blend 0.
+        assert_eq!(a.key(None), Recipe { blend_class: 5, ..a }.key(None));
+        // Pinned: the key is saved in projects and must not change between builds.
+        assert_eq!(PadParams::new(0).recipe().key(None), 2_466_040_634_537_222_310);
     }
 }

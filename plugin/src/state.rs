@@ -1,39 +1,75 @@
-//! The persisted latent state ("ndm-state" in the project) and the per-instance engine handle.
+//! The persisted kit state ("ndm-state" in the project): per pad, the encoded-sample anchor and
+//! the pad's sound, so a reopened project plays every pad bit-exactly as saved without asking the
+//! model (also after a model update, on another CPU, or when the model fails to load).
 //!
-//! The state is versioned JSON that this module parses itself, so a corrupt or foreign blob gives
-//! defaults plus a warning for the editor instead of an error deep in the host:
+//! Versioned JSON, parsed here so that a corrupt or foreign blob gives defaults plus a warning for
+//! the editor instead of an error deep in the host:
 //!
 //! ```json
-//! {"format":"ndm-state","version":1,"anchor":[64 floats]|null,"position":[x,y,fine]|null,
-//!  "sample_name":"kick.wav"|null,"class_weights":[C floats]|null,"seed":0}
+//! {"format":"ndm-state","version":2,"model":"ndm-wae-…",
+//!  "pads":[{"anchor":[64 floats]|null,"position":[x,y,fine]|null,"sample_name":"kick.wav"|null,
+//!           "sound":{"key":123,"sample_rate":22050,"pcm16":"<base64 of little-endian i16>"}|null},
+//!          … 16 pads]}
 //! ```
-//!
-//! Loading a state sends the anchor to the inference worker, so a reopened project regenerates
-//! exactly the same sound.
+//! Version 1 (the single-sound plugin: one anchor, no audio) loads into pad 1.
 
-use ndm_core::engine::{Command, Engine};
+use base64::Engine as _;
+use ndm_core::engine::{Command, Commander, StatusHandle};
+use ndm_core::kit::{NativeAudio, PADS};
 use ndm_core::{Latent, LATENT_DIM};
 use nice_plug::params::persist::PersistentField;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// Key of the persisted field in the plugin state.
 pub const STATE_KEY: &str = "ndm-state";
 /// `format` tag of the JSON.
 pub const STATE_FORMAT: &str = "ndm-state";
-/// Version of the JSON layout this build writes and reads.
-pub const STATE_VERSION: u32 = 1;
+/// Version of the JSON layout this build writes.
+pub const STATE_VERSION: u32 = 2;
+/// Longest stored sound accepted, in samples (60 s at 48 kHz): a guard against absurd blobs.
+const MAX_STORED_SAMPLES: usize = 48_000 * 60;
 
-/// The latent state that parameters alone do not capture.
+/// A pad's sound as saved: its recipe key and 16-bit PCM at the model rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedSound {
+    /// Recipe key of the sound ([`crate::params::Recipe::key`]).
+    pub key: u64,
+    /// Sample rate in Hz.
+    pub sample_rate: u32,
+    /// Base64 (standard alphabet) of the little-endian 16-bit samples.
+    pub pcm16: String,
+}
+
+impl SavedSound {
+    /// Encodes `audio` with its key.
+    pub fn from_audio(key: u64, audio: &NativeAudio) -> Self {
+        let bytes: Vec<u8> = audio.pcm.iter().flat_map(|s| s.to_le_bytes()).collect();
+        SavedSound { key, sample_rate: audio.sample_rate, pcm16: base64::engine::general_purpose::STANDARD.encode(bytes) }
+    }
+
+    /// Decodes the audio.
+    ///
+    /// # Errors
+    /// A message when the base64 is invalid, the byte count is odd, the rate is absurd or the
+    /// sound is longer than 60 s.
+    pub fn audio(&self) -> Result<NativeAudio, String> {
+        let bytes = base64::engine::general_purpose::STANDARD.decode(&self.pcm16).map_err(|e| format!("bad audio data ({e})"))?;
+        if bytes.len() % 2 != 0 || bytes.len() / 2 > MAX_STORED_SAMPLES {
+            return Err(format!("bad audio length ({} bytes)", bytes.len()));
+        }
+        if !(8_000..=384_000).contains(&self.sample_rate) {
+            return Err(format!("bad sample rate {} Hz", self.sample_rate));
+        }
+        let pcm = bytes.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+        Ok(NativeAudio { sample_rate: self.sample_rate, pcm })
+    }
+}
+
+/// What is saved of one pad besides its parameters.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SavedState {
-    /// Always [`STATE_FORMAT`].
-    #[serde(default)]
-    pub format: String,
-    /// Layout version, [`STATE_VERSION`].
-    #[serde(default)]
-    pub version: u32,
+pub struct SavedPad {
     /// Latent `z` `[64]` of the encoded sample the pad is anchored on.
     #[serde(default)]
     pub anchor: Option<Vec<f32>>,
@@ -43,20 +79,12 @@ pub struct SavedState {
     /// File name of the encoded sample (for display).
     #[serde(default)]
     pub sample_name: Option<String>,
-    /// Class weights `[C]` the sample was encoded under.
+    /// The pad's sound.
     #[serde(default)]
-    pub class_weights: Option<Vec<f32>>,
-    /// Variation seed at the time of saving.
-    #[serde(default)]
-    pub seed: u64,
+    pub sound: Option<SavedSound>,
 }
 
-impl SavedState {
-    /// An empty state (no sample) in the current format.
-    pub fn new() -> Self {
-        SavedState { format: STATE_FORMAT.into(), version: STATE_VERSION, ..Default::default() }
-    }
-
+impl SavedPad {
     /// The anchor as a latent, when present and valid.
     pub fn latent(&self) -> Option<Latent> {
         let a = self.anchor.as_ref()?;
@@ -69,54 +97,129 @@ impl SavedState {
     }
 }
 
-/// Parses a saved state. An empty string (no saved state) gives defaults without warning; anything
-/// that is not a valid state of this plugin gives defaults and a warning for the editor.
-pub fn parse_state(json: &str) -> (SavedState, Option<String>) {
-    if json.trim().is_empty() {
-        return (SavedState::new(), None);
-    }
-    let parsed: SavedState = match serde_json::from_str(json) {
-        Ok(s) => s,
-        Err(e) => return (SavedState::new(), Some(format!("saved state unreadable ({e}); using defaults"))),
-    };
-    if parsed.format != STATE_FORMAT {
-        return (SavedState::new(), Some("saved state is not a Neural Drum Machine state; using defaults".into()));
-    }
-    if parsed.version != STATE_VERSION {
-        return (
-            SavedState::new(),
-            Some(format!("saved state version {} is not supported (this build reads {STATE_VERSION}); using defaults", parsed.version)),
-        );
-    }
-    if parsed.anchor.is_some() && parsed.latent().is_none() {
-        return (SavedState::new(), Some(format!("saved sample latent is invalid (needs {LATENT_DIM} finite values); using defaults")));
-    }
-    (parsed, None)
+/// The whole saved kit state (version 2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedState {
+    /// Always [`STATE_FORMAT`].
+    #[serde(default)]
+    pub format: String,
+    /// Layout version.
+    #[serde(default)]
+    pub version: u32,
+    /// Name of the model the sounds were made with (informational).
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The 16 pads.
+    #[serde(default)]
+    pub pads: Vec<SavedPad>,
 }
 
-/// Serialises a state (never fails for this type; falls back to an empty string).
-pub fn to_json(state: &SavedState) -> String {
-    serde_json::to_string(state).unwrap_or_default()
+impl Default for SavedState {
+    fn default() -> Self {
+        SavedState { format: STATE_FORMAT.into(), version: STATE_VERSION, model: None, pads: vec![SavedPad::default(); PADS] }
+    }
+}
+
+/// Version 1 (the single-sound plugin).
+#[derive(Deserialize)]
+struct SavedStateV1 {
+    #[serde(default)]
+    anchor: Option<Vec<f32>>,
+    #[serde(default)]
+    position: Option<[f32; 3]>,
+    #[serde(default)]
+    sample_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    #[serde(default)]
+    format: String,
+    #[serde(default)]
+    version: u32,
+}
+
+/// Parses a saved state. An empty string (no saved state) gives defaults without warning; anything
+/// that is not a valid state of this plugin gives defaults (or the valid part) and a warning.
+pub fn parse_state(json: &str) -> (SavedState, Option<String>) {
+    if json.trim().is_empty() {
+        return (SavedState::default(), None);
+    }
+    let header: Header = match serde_json::from_str(json) {
+        Ok(h) => h,
+        Err(e) => return (SavedState::default(), Some(format!("saved state unreadable ({e}); using the default kit"))),
+    };
+    if header.format != STATE_FORMAT {
+        return (SavedState::default(), Some("saved state is not a Neural Drum Machine state; using the default kit".into()));
+    }
+    let mut state = match header.version {
+        1 => match serde_json::from_str::<SavedStateV1>(json) {
+            Ok(v1) => {
+                // The single-sound plugin's sample becomes pad 1's.
+                let mut s = SavedState::default();
+                s.pads[0] = SavedPad { anchor: v1.anchor, position: v1.position, sample_name: v1.sample_name, sound: None };
+                s
+            }
+            Err(e) => return (SavedState::default(), Some(format!("saved state (version 1) unreadable ({e}); using the default kit"))),
+        },
+        2 => match serde_json::from_str::<SavedState>(json) {
+            Ok(s) => s,
+            Err(e) => return (SavedState::default(), Some(format!("saved state unreadable ({e}); using the default kit"))),
+        },
+        v => {
+            return (
+                SavedState::default(),
+                Some(format!("saved state version {v} is not supported (this build reads 1 and {STATE_VERSION}); using the default kit")),
+            )
+        }
+    };
+    state.format = STATE_FORMAT.into();
+    state.version = STATE_VERSION;
+    state.pads.resize(PADS, SavedPad::default());
+    let mut problems = Vec::new();
+    for (i, pad) in state.pads.iter_mut().enumerate() {
+        if pad.anchor.is_some() && pad.latent().is_none() {
+            problems.push(format!("pad {}: sample latent invalid (needs {LATENT_DIM} finite values), dropped", i + 1));
+            *pad = SavedPad { sound: pad.sound.take(), ..Default::default() };
+        }
+        if let Some(sound) = &pad.sound {
+            if let Err(e) = sound.audio() {
+                problems.push(format!("pad {}: stored sound dropped: {e}", i + 1));
+                pad.sound = None;
+            }
+        }
+    }
+    let warning = (!problems.is_empty()).then(|| problems.join("; "));
+    (state, warning)
+}
+
+/// What the store keeps of each pad (main and GUI threads; the worker reads anchors).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct PadInfo {
+    anchor: Option<Latent>,
+    position: Option<[f32; 3]>,
+    sample_name: Option<String>,
 }
 
 struct StoreInner {
-    /// The JSON as saved (kept in sync with `state`).
-    json: String,
-    state: SavedState,
+    pads: [PadInfo; PADS],
     /// Warning from the last load, shown in the editor.
     warning: Option<String>,
+    /// Model named by the last loaded state.
+    model: Option<String>,
 }
 
 struct StoreShared {
-    /// Main and GUI threads.
     inner: Mutex<StoreInner>,
-    /// The inference engine: set once on first activation (main thread), read by the main and GUI
-    /// threads. Never touched by the audio thread. Dropped (worker joined) with the last handle.
-    engine: OnceLock<Engine>,
+    /// The worker's status (the pads' sounds are read from it when the project is saved).
+    status: StatusHandle,
+    /// The worker's command queue, set once the engine exists.
+    commander: Mutex<Option<Commander>>,
 }
 
-/// Cheap cloneable handle to the persisted state and the engine of one plugin instance. Used by
-/// the main thread (state load/save, activation) and the GUI thread; never by the audio thread.
+/// Cheap cloneable handle to the persisted kit state of one plugin instance. Used by the main
+/// thread (state load/save), the GUI thread (encode, clear) and the worker (anchors, through the
+/// parameters' `KitSource`); never by the audio thread.
 #[derive(Clone)]
 pub struct StateStore {
     shared: Arc<StoreShared>,
@@ -124,20 +227,37 @@ pub struct StateStore {
 
 impl Default for StateStore {
     fn default() -> Self {
-        let state = SavedState::new();
-        StateStore {
-            shared: Arc::new(StoreShared {
-                inner: Mutex::new(StoreInner { json: to_json(&state), state, warning: None }),
-                engine: OnceLock::new(),
-            }),
-        }
+        Self::new(StatusHandle::new())
     }
 }
 
 impl StateStore {
-    /// The current state.
-    pub fn state(&self) -> SavedState {
-        self.shared.inner.lock().state.clone()
+    /// A store with the default (empty) state that saves the sounds published in `status`.
+    pub fn new(status: StatusHandle) -> Self {
+        StateStore {
+            shared: Arc::new(StoreShared {
+                inner: Mutex::new(StoreInner { pads: Default::default(), warning: None, model: None }),
+                status,
+                commander: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Connects the store to the engine's worker (plugin construction).
+    pub fn attach(&self, commander: Commander) {
+        *self.shared.commander.lock() = Some(commander);
+    }
+
+    /// Pad `pad`'s anchor (worker thread, every poll).
+    pub fn anchor(&self, pad: usize) -> Option<Latent> {
+        self.shared.inner.lock().pads.get(pad).and_then(|p| p.anchor)
+    }
+
+    /// Pad `pad`'s encoded sample: file name and pad position.
+    pub fn sample(&self, pad: usize) -> (Option<String>, Option<[f32; 3]>, bool) {
+        let inner = self.shared.inner.lock();
+        let p = &inner.pads[pad.min(PADS - 1)];
+        (p.sample_name.clone(), p.position, p.anchor.is_some())
     }
 
     /// The warning of the last state load, if it was corrupt or foreign.
@@ -145,83 +265,79 @@ impl StateStore {
         self.shared.inner.lock().warning.clone()
     }
 
-    /// Loads a saved JSON state (as the host does): parses it, keeps a warning on failure, and
-    /// sends the anchor to the worker when the engine runs.
+    /// The model named by the last loaded project, if any.
+    pub fn saved_model(&self) -> Option<String> {
+        self.shared.inner.lock().model.clone()
+    }
+
+    /// Loads a saved JSON state (as the host does): anchors into the store, stored sounds to the
+    /// worker (played without a model call while their recipe is unchanged).
     pub fn load_json(&self, json: &str) {
         let (state, warning) = parse_state(json);
-        let anchor = state.latent();
-        let changed = {
+        {
             let mut inner = self.shared.inner.lock();
-            let changed = inner.state.latent() != anchor;
-            inner.json = to_json(&state);
-            inner.state = state;
+            for (info, saved) in inner.pads.iter_mut().zip(&state.pads) {
+                *info = PadInfo { anchor: saved.latent(), position: saved.position, sample_name: saved.sample_name.clone() };
+            }
             inner.warning = warning;
-            changed
-        };
-        if changed {
-            self.send(Command::SetAnchor(anchor));
+            inner.model = state.model.clone();
         }
+        for (pad, saved) in state.pads.iter().enumerate() {
+            if let Some(sound) = &saved.sound {
+                if let Ok(audio) = sound.audio() {
+                    self.send(Command::SetStored { pad, key: sound.key, audio: Arc::new(audio) });
+                }
+            }
+        }
+    }
+
+    /// The state to save now: anchors plus every pad's current sound from the worker.
+    pub fn saved_state(&self) -> SavedState {
+        let inner = self.shared.inner.lock();
+        let status = self.shared.status.lock();
+        let model = match &status.model {
+            ndm_core::ModelState::Ready { name, .. } => Some(name.clone()),
+            _ => inner.model.clone(),
+        };
+        let pads = inner
+            .pads
+            .iter()
+            .zip(status.pads.iter())
+            .map(|(info, ps)| SavedPad {
+                anchor: info.anchor.map(|z| z.to_vec()),
+                position: info.position,
+                sample_name: info.sample_name.clone(),
+                sound: ps.audio.as_ref().map(|(key, audio)| SavedSound::from_audio(*key, audio)),
+            })
+            .collect();
+        SavedState { format: STATE_FORMAT.into(), version: STATE_VERSION, model, pads }
     }
 
     /// The JSON that is saved with the project.
     pub fn json(&self) -> String {
-        self.shared.inner.lock().json.clone()
+        serde_json::to_string(&self.saved_state()).unwrap_or_default()
     }
 
-    /// Records a newly encoded sample (GUI thread). The worker already anchors on it.
-    pub fn set_sample(&self, latent: &Latent, position: [f32; 3], sample_name: Option<String>, class_weights: Vec<f32>, seed: u64) {
+    /// Anchors pad `pad` on an encoded sample (GUI thread); the worker regenerates it.
+    pub fn set_sample(&self, pad: usize, latent: &Latent, position: [f32; 3], sample_name: Option<String>) {
         let mut inner = self.shared.inner.lock();
-        inner.state.anchor = Some(latent.to_vec());
-        inner.state.position = Some(position);
-        inner.state.sample_name = sample_name;
-        inner.state.class_weights = Some(class_weights);
-        inner.state.seed = seed;
+        if let Some(p) = inner.pads.get_mut(pad) {
+            *p = PadInfo { anchor: Some(*latent), position: Some(position), sample_name };
+        }
         inner.warning = None;
-        inner.json = to_json(&inner.state);
     }
 
-    /// Records the current variation seed (GUI thread).
-    pub fn set_seed(&self, seed: u64) {
-        let mut inner = self.shared.inner.lock();
-        if inner.state.seed != seed {
-            inner.state.seed = seed;
-            inner.json = to_json(&inner.state);
+    /// Forgets pad `pad`'s sample (the worker regenerates the pad from its parameters).
+    pub fn clear_sample(&self, pad: usize) {
+        if let Some(p) = self.shared.inner.lock().pads.get_mut(pad) {
+            *p = PadInfo::default();
         }
     }
 
-    /// Forgets the sample and tells the worker to drop its anchor.
-    pub fn clear_sample(&self) {
-        {
-            let mut inner = self.shared.inner.lock();
-            let seed = inner.state.seed;
-            inner.state = SavedState { seed, ..SavedState::new() };
-            inner.json = to_json(&inner.state);
-        }
-        self.send(Command::SetAnchor(None));
-    }
-
-    /// The engine, once started.
-    pub fn engine(&self) -> Option<&Engine> {
-        self.shared.engine.get()
-    }
-
-    /// Installs the engine (first activation). Returns false when one was already installed (the
-    /// given one is then dropped, which stops its worker).
-    pub fn install_engine(&self, engine: Engine) -> bool {
-        let installed = self.shared.engine.set(engine).is_ok();
-        if installed {
-            let anchor = self.shared.inner.lock().state.latent();
-            if anchor.is_some() {
-                self.send(Command::SetAnchor(anchor));
-            }
-        }
-        installed
-    }
-
-    /// Sends a command to the worker; returns false when no engine runs (not activated yet).
+    /// Sends a command to the worker; returns false when it is not connected or has stopped.
     pub fn send(&self, command: Command) -> bool {
-        match self.shared.engine.get() {
-            Some(engine) => engine.send(command).is_ok(),
+        match &*self.shared.commander.lock() {
+            Some(c) => c.send(command).is_ok(),
             None => false,
         }
     }
@@ -236,7 +352,7 @@ impl<'a> PersistentField<'a, String> for StateStore {
     where
         F: Fn(&String) -> R,
     {
-        f(&self.shared.inner.lock().json)
+        f(&self.json())
     }
 }
 
@@ -251,41 +367,107 @@ pub fn repair_state_field(raw: &mut String) {
     }
 }
 
+/// Parameter ids of the single-sound plugin (state version 1) and their pad-1 ids today.
+pub const V1_PARAM_IDS: [(&str, &str); 13] = [
+    ("class", "p01_class"),
+    ("blend_class", "p01_blend_class"),
+    ("blend", "p01_blend"),
+    ("x", "p01_x"),
+    ("y", "p01_y"),
+    ("fine", "p01_fine"),
+    ("range", "p01_range"),
+    ("variation", "p01_variation"),
+    ("seed", "p01_seed"),
+    ("gain", "p01_gain"),
+    ("vel_sens", "p01_vel_sens"),
+    ("tune", "p01_tune"),
+    ("length", "p01_length"),
+];
+
+/// Moves the parameters of a single-sound project (ids `x`, `class`, …) to pad 1 (`p01_x`, …);
+/// `polyphony` has no successor and is dropped. Applied to every loaded state before nice-plug
+/// sets the parameters; a kit state passes unchanged.
+pub fn migrate_params<V>(params: &mut std::collections::BTreeMap<String, V>) {
+    for (old, new) in V1_PARAM_IDS {
+        if let Some(v) = params.remove(old) {
+            params.entry(new.to_owned()).or_insert(v);
+        }
+    }
+    params.remove("polyphony");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn corrupt_state_gives_defaults_and_warning() {
-        for bad in ["{not json", "[1,2,3]", r#"{"format":"other","version":1}"#, r#"{"format":"ndm-state","version":99}"#,
-            r#"{"format":"ndm-state","version":1,"anchor":[1.0,2.0]}"#] {
+        for bad in ["{not json", "[1,2,3]", r#"{"format":"other","version":2}"#, r#"{"format":"ndm-state","version":99}"#] {
             let (state, warning) = parse_state(bad);
-            assert_eq!(state, SavedState::new(), "{bad}");
+            assert_eq!(state, SavedState::default(), "{bad}");
             assert!(warning.is_some(), "{bad}");
         }
         let store = StateStore::default();
         PersistentField::set(&store, "garbage".to_string());
         assert!(store.warning().is_some());
-        assert_eq!(store.state(), SavedState::new());
+        assert_eq!(store.anchor(0), None);
+    }
+
+    #[test]
+    fn bad_pads_are_dropped_alone() {
+        let json = r#"{"format":"ndm-state","version":2,"pads":[{"anchor":[1.0,2.0]},
+            {"sound":{"key":1,"sample_rate":22050,"pcm16":"!!!"}},
+            {"sound":{"key":2,"sample_rate":22050,"pcm16":"AAABAA=="}}]}"#;
+        let (state, warning) = parse_state(json);
+        let w = warning.unwrap();
+        assert!(w.contains("pad 1") && w.contains("pad 2"), "{w}");
+        assert_eq!(state.pads.len(), PADS);
+        assert_eq!(state.pads[0].anchor, None);
+        assert_eq!(state.pads[1].sound, None);
+        assert_eq!(state.pads[2].sound.as_ref().unwrap().audio().unwrap().pcm, vec![0, 1]);
     }
 
     #[test]
     fn empty_state_is_silent_default() {
-        assert_eq!(parse_state(""), (SavedState::new(), None));
+        assert_eq!(parse_state(""), (SavedState::default(), None));
     }
 
     #[test]
-    fn state_round_trips() {
+    fn a_version_1_state_loads_into_pad_1() {
+        let z: Vec<f32> = (0..64).map(|i| i as f32 / 64.0).collect();
+        let v1 = serde_json::json!({"format":"ndm-state","version":1,"anchor":z,"position":[0.1,-0.2,0.3],
+            "sample_name":"kick.wav","class_weights":[1.0],"seed":42});
         let store = StateStore::default();
+        store.load_json(&v1.to_string());
+        assert_eq!(store.warning(), None);
+        assert_eq!(store.anchor(0).unwrap().to_vec(), z);
+        assert_eq!(store.sample(0).0.as_deref(), Some("kick.wav"));
+        assert!((1..PADS).all(|p| store.anchor(p).is_none()));
+        let mut params: std::collections::BTreeMap<String, i32> =
+            [("x", 1), ("class", 2), ("polyphony", 3), ("p02_x", 4)].into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        migrate_params(&mut params);
+        let keys: Vec<&str> = params.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["p01_class", "p01_x", "p02_x"]);
+    }
+
+    #[test]
+    fn anchors_and_sounds_round_trip() {
+        let status = StatusHandle::new();
+        let audio = Arc::new(NativeAudio { sample_rate: 22_050, pcm: vec![1, -2, 300, -32767] });
+        status.lock().pads[4].audio = Some((77, audio.clone()));
+        let store = StateStore::new(status);
         let z = [0.25f32; LATENT_DIM];
-        store.set_sample(&z, [0.1, -0.2, 0.3], Some("kick.wav".into()), vec![1.0, 0.0], 42);
+        store.set_sample(3, &z, [0.1, -0.2, 0.3], Some("kick.wav".into()));
         let json = PersistentField::map(&store, |s: &String| s.clone());
+        let (state, warning) = parse_state(&json);
+        assert_eq!(warning, None);
+        assert_eq!(state.pads[3].latent(), Some(z));
+        assert_eq!(state.pads[4].sound.as_ref().unwrap().key, 77);
+        assert_eq!(state.pads[4].sound.as_ref().unwrap().audio().unwrap(), *audio);
         let other = StateStore::default();
         PersistentField::set(&other, json);
-        assert_eq!(other.warning(), None);
-        assert_eq!(other.state().latent(), Some(z));
-        assert_eq!(other.state().sample_name.as_deref(), Some("kick.wav"));
-        assert_eq!(other.state().seed, 42);
+        assert_eq!(other.anchor(3), Some(z));
+        assert_eq!(other.sample(3).0.as_deref(), Some("kick.wav"));
     }
 
     #[test]

@@ -118,6 +118,15 @@ enum Cmd {
         #[arg(long)]
         out_dir: PathBuf,
     },
+    /// Render the plugin's default General MIDI kit exactly as the plugin plays it (16-bit
+    /// rounding, tune, resampling to RATE): DIR/pNN_<note>_<class>.wav, NN = 01…16.
+    GmKit {
+        /// Sample rate of the files in Hz (the host rate the plugin would run at).
+        #[arg(long, default_value_t = 48_000)]
+        rate: u32,
+        #[arg(long)]
+        out_dir: PathBuf,
+    },
     /// Print the model metadata.
     Info,
     /// Measure generation, encoding, real-time and load costs.
@@ -260,6 +269,15 @@ fn run(cli: Cli) -> Result<()> {
                     let s = generate(&model, &p, None)?;
                     write(&out_dir.join(format!("{name}_{k:03}.wav")), &s.samples, s.sample_rate, s.timing.total_ms())?;
                 }
+            }
+        }
+        Cmd::GmKit { rate, out_dir } => {
+            for (i, pad) in ndm_core::GM_KIT.iter().enumerate() {
+                let s = generate(&model, &pad.params(meta), None)?;
+                let native = ndm_core::NativeAudio::from_f32(&s.samples, s.sample_rate);
+                let samples = ndm_core::engine::resample_tuned(&native, rate, pad.tune)?;
+                let name = format!("p{:02}_{}_{}.wav", i + 1, pad.note, pad.class);
+                write(&out_dir.join(name), &samples, rate, s.timing.total_ms())?;
             }
         }
         Cmd::Encode { input, class } => {
