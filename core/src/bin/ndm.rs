@@ -273,7 +273,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::GmKit { rate, out_dir } => {
             for (i, pad) in ndm_core::GM_KIT.iter().enumerate() {
-                let s = generate(&model, &pad.params(meta), None)?;
+                let s = generate(&model, &pad.params(&meta), None)?;
                 let native = ndm_core::NativeAudio::from_f32(&s.samples, s.sample_rate);
                 let samples = ndm_core::engine::resample_tuned(&native, rate, pad.tune)?;
                 let name = format!("p{:02}_{}_{}.wav", i + 1, pad.note, pad.class);
