@@ -396,6 +396,21 @@ class SpectralHead(nn.Module):
     def forward(self, mel: torch.Tensor, gemm_bf16: bool = False) -> torch.Tensor:
         """mel: normalised log-Mel [B, n_mels, T] -> waveform [B, T * hop] (float32). With
         ``gemm_bf16`` the input conv, 1x1 convs and output projection run in bfloat16."""
+        logmag, phase = self.spectrum(mel, gemm_bf16)
+        return self.synth(logmag, phase, mel.shape[2] * self.hop)
+
+    def synth(self, logmag: torch.Tensor, phase: torch.Tensor, length: int) -> torch.Tensor:
+        """(log-magnitude, phase) [B, T, bins] -> waveform [B, length]: the last frame is
+        repeated (a centred STFT of T*hop samples has T+1 frames), then the inverse STFT."""
+        logmag = torch.cat([logmag, logmag[:, -1:]], dim=1)
+        phase = torch.cat([phase, phase[:, -1:]], dim=1)
+        mag = torch.exp(torch.clamp(logmag, max=8.0))
+        spec = torch.complex(mag * torch.cos(phase), mag * torch.sin(phase))  # [B, T+1, bins]
+        return self.istft(spec, length)
+
+    def spectrum(self, mel: torch.Tensor, gemm_bf16: bool = False):
+        """mel [B, n_mels, T] -> (log-magnitude, phase), each [B, T, n_fft/2+1] (time-major):
+        the STFT the head synthesises (train.py's phase losses compare it with the target's)."""
         dt = torch.bfloat16 if gemm_bf16 else torch.float32
         w_in = self.inp.weight.to(dt)
         b_in = self.inp.bias
@@ -413,12 +428,7 @@ class SpectralHead(nn.Module):
         power = F.linear(torch.exp(mel * self.norm_std + self.norm_mean).transpose(1, 2), self.pinv)
         logmag = 0.5 * torch.log(torch.clamp(power, min=1e-10)) + o[:, :, : self.n_bins]
         phase = torch.cumsum(self.advance.view(1, 1, -1) + o[:, :, self.n_bins:], dim=1)
-        # centred STFT of N = T*hop samples has T+1 frames: repeat the last one
-        logmag = torch.cat([logmag, logmag[:, -1:]], dim=1)
-        phase = torch.cat([phase, phase[:, -1:]], dim=1)
-        mag = torch.exp(torch.clamp(logmag, max=8.0))
-        spec = torch.complex(mag * torch.cos(phase), mag * torch.sin(phase))  # [B, T+1, bins]
-        return self.istft(spec, mel.shape[2] * self.hop)
+        return logmag, phase
 
     def overlap_add(self, frames: torch.Tensor) -> torch.Tensor:
         """frames [B, F, n_fft] -> [B, n_fft + hop*(F-1)]: frame f starts at f*hop. n_fft is a
@@ -556,6 +566,28 @@ class MultiResSTFTLoss(nn.Module):
                 sc = sc + torch.linalg.norm(X - Y) / (torch.linalg.norm(X) + 1e-7)
             lm = lm + F.l1_loss(torch.log(Y), torch.log(X))
         return sc / len(self.ffts), lm / len(self.ffts)
+
+
+def anti_wrap(d: torch.Tensor) -> torch.Tensor:
+    """|d - 2 pi round(d / 2 pi)|: distance of phase differences on the circle (APNet, Ai & Ling
+    2023)."""
+    return torch.abs(d - 2 * math.pi * torch.round(d / (2 * math.pi)))
+
+
+def phase_losses(phase: torch.Tensor, target: torch.Tensor, weight: torch.Tensor):
+    """Anti-wrapping phase losses (APNet, Ai & Ling 2023) between a predicted phase and the
+    target STFT's phase, each [B, T, bins], weighted by ``weight`` [B, T, bins] (the target's
+    magnitude: the phase of silent bins is noise and is not learnt): instantaneous phase,
+    group delay (difference along frequency) and instantaneous frequency (along time).
+    Returns (ip, gd, iaf), each a scalar in [0, pi]."""
+    def wmean(v, w):
+        return (v * w).sum() / w.sum().clamp_min(1e-8)
+    ip = wmean(anti_wrap(phase - target), weight)
+    wf = torch.minimum(weight[:, :, 1:], weight[:, :, :-1])
+    gd = wmean(anti_wrap(torch.diff(phase, dim=2) - torch.diff(target, dim=2)), wf)
+    wt = torch.minimum(weight[:, 1:], weight[:, :-1])
+    iaf = wmean(anti_wrap(torch.diff(phase, dim=1) - torch.diff(target, dim=1)), wt)
+    return ip, gd, iaf
 
 
 def spectral_convergence(y: torch.Tensor, x: torch.Tensor, n_fft: int = 1024, hop: int = 256) -> torch.Tensor:

@@ -38,7 +38,7 @@ sys.path.insert(0, HERE)
 from data import DrumData, augment, one_hot  # noqa: E402
 from model import (AudioConfig, AuxMelClassifier, Decoder, Encoder, MCNN, MelFrontEnd,  # noqa: E402
                    ModelConfig, MultiResSTFTLoss, audio_config, band_keep_mask, count_params,
-                   imq_mmd, mel_band_centres, model_config, per_class_mmd)
+                   imq_mmd, mel_band_centres, model_config, per_class_mmd, phase_losses)
 
 CKPT = os.path.join(HERE, "checkpoints")
 
@@ -350,7 +350,11 @@ def train_mcnn(args, data, a, m, fe, stage="mcnn", enc=None, dec=None):
         gen.set_state(st["gen"])  # same stage resumed: continue its data stream
     budget = (args.mcnn_minutes if stage == "mcnn" else args.finetune_minutes) * 60
     t0 = time.time(); last_ck = t0
-    acc = dict(sc=0.0, lm=0.0, n=0)
+    acc = dict(sc=0.0, lm=0.0, ph=0.0, n=0)
+    use_phase = args.phase_loss > 0
+    if use_phase and (net.spec is None or net.use_conv):
+        raise SystemExit("--phase-loss needs a spectral-head-only inverter (--mcnn-heads 0)")
+    window = torch.hann_window(a.n_fft)
     net.train()
     if dec is not None:
         enc.eval(); dec.eval()
@@ -371,19 +375,33 @@ def train_mcnn(args, data, a, m, fe, stage="mcnn", enc=None, dec=None):
             lr = args.finetune_lr
         for g in opt.param_groups:
             g["lr"] = lr
-        y = net(mel)
+        l_ph = torch.zeros(())
+        if use_phase:
+            # APNet-style anti-wrapping phase losses against the target's own STFT (same
+            # n_fft / hop / framing as the head's iSTFT), magnitude-weighted
+            logmag, phase = net.spec.spectrum(mel)
+            y = torch.clamp(net.spec.synth(logmag, phase, mel.shape[2] * a.hop), -1.0, 1.0)
+            with torch.no_grad():
+                S = torch.stft(x, a.n_fft, a.hop, a.n_fft, window, center=True, pad_mode="reflect",
+                               return_complex=True).transpose(1, 2)[:, : mel.shape[2]]
+            ip, gd, iaf = phase_losses(phase, torch.angle(S), S.abs())
+            l_ph = (ip + gd + iaf) / 3
+        else:
+            y = net(mel)
         sc, lm = loss_fn(y, x)
-        loss = sc + lm
+        loss = sc + lm + args.phase_loss * l_ph
         opt.zero_grad(); loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
         opt.step(); step += 1
         if stage != "mcnn":
             ft_step += 1
-        acc["sc"] += sc.item(); acc["lm"] += lm.item(); acc["n"] += 1
+        acc["sc"] += sc.item(); acc["lm"] += lm.item(); acc["ph"] += l_ph.item(); acc["n"] += 1
         if step % 50 == 0:
             r = dict(stage=stage, step=step, sc=acc["sc"] / acc["n"], logmag=acc["lm"] / acc["n"],
                      lr=lr, wall=wall + time.time() - t0)
-            hist.append(r); log(f"{stage} {r}"); acc = dict(sc=0.0, lm=0.0, n=0)
+            if use_phase:
+                r["phase"] = acc["ph"] / acc["n"]
+            hist.append(r); log(f"{stage} {r}"); acc = dict(sc=0.0, lm=0.0, ph=0.0, n=0)
         if time.time() - last_ck > args.ckpt_every:
             save(path, net=net.state_dict(), opt=opt.state_dict(), step=step, ft_step=ft_step,
                  wall=wall + time.time() - t0, hist=hist, a=a.__dict__, m=m.__dict__,
@@ -438,6 +456,9 @@ def main():
     ap.add_argument("--sc-per-item", action="store_true",
                     help="mean of per-sound spectral convergence (use with --crop-frames 0)")
     ap.add_argument("--crop-frames", type=int, default=43)
+    ap.add_argument("--phase-loss", type=float, default=0.0,
+                    help="weight of the anti-wrapping phase losses (instantaneous phase, group delay, "
+                         "instantaneous frequency; APNet) of the spectral head against the target STFT")
     ap.add_argument("--ckpt-every", type=float, default=120)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--spec-width", type=int, default=None,

@@ -179,7 +179,7 @@ def test_train_v2_runs_pauses_and_resumes(tmp_path, monkeypatch):
     argv = ["train.py", "--contract", "2", "--data", data, "--ckpt-dir", ck, "--compact-ckpt",
             "--stages", "mcnn,wae", "--mcnn-minutes", "0.01", "--wae-minutes", "0.01",
             "--spec-width", "16", "--spec-blocks", "1", "--mcnn-batch", "2", "--crop-frames", "16",
-            "--mmd-per-class", "2", "--mmd-classes", "2", "--ckpt-every", "1000"]
+            "--mmd-per-class", "2", "--mmd-classes", "2", "--ckpt-every", "1000", "--phase-loss", "0.5"]
     monkeypatch.setattr(sys, "argv", argv)
     monkeypatch.setattr(train, "CKPT", train.CKPT)
     train.main()
@@ -213,3 +213,21 @@ def test_export_round_trip_v2_small(tmp_path):
     mel = torch.jit.load(str(tmp_path / "decoder.pt"))(torch.zeros(1, 64), torch.eye(11)[:1])
     assert mel.shape == (1, a.n_mels, a.n_frames)
     assert torch.jit.load(str(tmp_path / "mcnn.pt"))(mel).shape == (1, a.n_samples)
+
+
+def test_phase_losses_and_spectral_head_parts():
+    from model import anti_wrap, phase_losses
+    d = torch.tensor([0.1, 2 * np.pi - 0.1, -2 * np.pi + 0.2, np.pi])
+    assert torch.allclose(anti_wrap(d), torch.tensor([0.1, 0.1, 0.2, np.pi]), atol=1e-5)
+    p = torch.rand(2, 5, 7) * 6
+    w = torch.rand(2, 5, 7)
+    assert all(float(v) < 1e-5 for v in phase_losses(p, p + 2 * np.pi, w))
+    assert all(float(v) > 0 for v in phase_losses(p, p + 0.5 * torch.randn_like(p), w))
+    # the head's (logmag, phase) parts resynthesise exactly what forward() returns
+    a = audio_config(2, n_mels=32, n_frames=40)
+    m = model_config(2, mcnn_spec_width=16, mcnn_spec_blocks=1)
+    net = MCNN(a, m).eval()
+    mel = torch.randn(1, 32, 40)
+    lm, ph = net.spec.spectrum(mel)
+    assert lm.shape == ph.shape == (1, 40, a.n_fft // 2 + 1)
+    assert torch.allclose(torch.clamp(net.spec.synth(lm, ph, 40 * a.hop), -1, 1), net(mel), atol=1e-6)
