@@ -13,8 +13,9 @@
 # exit: 0 ok, 1 failure, 2 Ardour is not installed (apt-get install ardour; Debian 12: 7.3).
 #
 # Facts this relies on (Ardour 7.3, measured on Debian 12):
-# - the headless tools (ardour7-lua, ardour7-export) see VST3 plugins only through Ardour's
-#   plugin cache: the bundle is scanned into it first with ardour-vst3-scanner;
+# - the headless tools (ardour7-lua, ardour7-export) do not scan VST3 plugins themselves: they
+#   look for bundles on VST3_PATH and read their scan from Ardour's plugin cache
+#   (~/.cache/ardour7/vst/), written by ardour-vst3-scanner;
 # - Lua in 7.3 cannot create MIDI regions, so add_midi_region.py edits the session XML;
 # - a session folder must be new (a copied one has a tainted interchange/ and Ardour hangs);
 # - ardour7-export occasionally aborts with "double free or corruption": retried once; the
@@ -54,9 +55,11 @@ if [ "$ptype" = LV2 ]; then
 else
     [ -d "$plugin" ] || fail "no VST3 bundle at $plugin"
     name=$(basename "$plugin" .vst3)
-    # A copy in a folder of its own: Ardour caches the scan by the bundle's path.
+    # The bundle (a link to it) in a folder of its own, which is the only VST3 search path of
+    # ardour7-lua and ardour7-export (VST3_PATH); Ardour caches the scan by the bundle's path.
     mkdir -p "$work/vst3"
-    cp -a "$plugin" "$work/vst3/"
+    ln -s "$(cd "$plugin" && pwd)" "$work/vst3/$name.vst3"
+    export VST3_PATH=$work/vst3
     LD_LIBRARY_PATH=/usr/lib/ardour7 "$scanner" -q -f "$work/vst3/$name.vst3" >"$work/scan.log" 2>&1 \
         || fail "ardour-vst3-scanner could not scan $plugin"
 fi
@@ -92,6 +95,11 @@ fi
 if [ "${NDM_ARDOUR_KEEP:-0}" = 1 ]; then
     log "work folder kept: $work"
 else
+    # Forget this run's scan (a cache file per bundle path) with the folder it points to.
+    cache=${XDG_CACHE_HOME:-$HOME/.cache}/ardour7/vst
+    if [ -d "$cache" ]; then
+        grep -l -F "bundle=\"$work/" "$cache"/*.v3i 2>/dev/null | while read -r f; do rm -f "$f"; done
+    fi
     rm -rf "$work"
 fi
 echo "$out"
