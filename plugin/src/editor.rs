@@ -12,7 +12,7 @@ pub mod waveform;
 pub mod xy_pad;
 
 use crate::audio::ClassMap;
-use crate::params::{note_name, DrumClass, PadParams};
+use crate::params::{note_name, DrumClass};
 use crate::{model_source, EditorLink};
 use egui::{Color32, RichText};
 use ndm_core::engine::{Command, EncodeResult, ModelState};
@@ -31,7 +31,7 @@ use xy_pad::XyPad;
 /// Editor width in logical pixels.
 pub const WIDTH: f64 = 940.0;
 /// Editor height in logical pixels.
-pub const HEIGHT: f64 = 720.0;
+pub const HEIGHT: f64 = 770.0;
 /// Side of the XY pad in logical pixels.
 const XY_SIZE: f32 = 250.0;
 /// Size of one pad of the grid.
@@ -70,8 +70,9 @@ pub struct EditorApp {
     encoded_seen: u64,
     /// Path field of "Load sample…".
     sample_path: String,
-    /// Path field of "Export WAV…".
+    /// Path field of "Export WAV…", and the pad it was proposed for.
     export_path: String,
+    export_pad: usize,
     /// Error of the last editor action, shown in the status line.
     local_error: Option<String>,
     /// Per pad: the play counter last seen and when it changed (flash).
@@ -93,6 +94,7 @@ impl EditorApp {
             encoded_seen: 0,
             sample_path: String::new(),
             export_path: export_default(0),
+            export_pad: 0,
             local_error: None,
             flashes: [(0, None); PADS],
             rng: seed | 1,
@@ -105,10 +107,6 @@ impl EditorApp {
         self.rng ^= self.rng << 25;
         self.rng ^= self.rng >> 27;
         self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn pad(&self) -> &PadParams {
-        self.link.params.pad(self.selected)
     }
 
     /// Class weights `[C]` of pad `pad`'s class settings for the loaded model.
@@ -470,8 +468,9 @@ impl NiceEguiApp for EditorApp {
             });
             ui.horizontal(|ui| {
                 ui.label("Export");
-                if self.export_path.is_empty() {
+                if self.export_path.is_empty() || self.export_pad != self.selected {
                     self.export_path = export_default(self.selected);
+                    self.export_pad = self.selected;
                 }
                 ui.add(egui::TextEdit::singleline(&mut self.export_path).desired_width(420.0));
                 if ui.button("Export WAV…").on_hover_text("Write the selected pad's sound (model sample rate)").clicked() {
@@ -485,7 +484,6 @@ impl NiceEguiApp for EditorApp {
                     };
                 }
             });
-            let _ = self.pad();
         });
     }
 }

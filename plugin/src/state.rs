@@ -285,7 +285,15 @@ impl StateStore {
         for (pad, saved) in state.pads.iter().enumerate() {
             if let Some(sound) = &saved.sound {
                 if let Ok(audio) = sound.audio() {
-                    self.send(Command::SetStored { pad, key: sound.key, audio: Arc::new(audio) });
+                    let audio = Arc::new(audio);
+                    // Published at once (not only when the worker gets to it), so that a save
+                    // right after this load writes back the same sounds.
+                    {
+                        let mut status = self.shared.status.lock();
+                        status.pads[pad].audio = Some((sound.key, audio.clone()));
+                        status.pads[pad].from_state = true;
+                    }
+                    self.send(Command::SetStored { pad, key: sound.key, audio });
                 }
             }
         }
@@ -465,8 +473,10 @@ mod tests {
         assert_eq!(state.pads[4].sound.as_ref().unwrap().key, 77);
         assert_eq!(state.pads[4].sound.as_ref().unwrap().audio().unwrap(), *audio);
         let other = StateStore::default();
-        PersistentField::set(&other, json);
+        PersistentField::set(&other, json.clone());
         assert_eq!(other.anchor(3), Some(z));
+        // Saved again at once (no worker has run): the same state.
+        assert_eq!(parse_state(&other.json()), parse_state(&json));
         assert_eq!(other.sample(3).0.as_deref(), Some("kick.wav"));
     }
 

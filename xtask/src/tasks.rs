@@ -26,7 +26,8 @@ pub fn run(cmd: &mut Command, what: &str) -> Result<()> {
 
 /// `cargo xtask demo`: the main job on the shipped model.
 ///
-/// Writes `out/demo/<class>_000.wav` (one one-shot per drum class) and
+/// Writes `out/demo/<class>_000.wav` (one one-shot per drum class), `out/demo/gm-kit/pNN_<note>_<class>.wav`
+/// (the plugin's default 16-pad kit at 48 kHz, exactly as the plugin plays it) and
 /// `out/demo/variations/<file>_var_NN.wav` (variations of the snare, through the encoder).
 pub fn demo(root: &Path) -> Result<()> {
     libtorch::ensure(root)?;
@@ -45,6 +46,10 @@ pub fn demo(root: &Path) -> Result<()> {
             .args(["kit", "--per-class", "1", "--seed", "1", "--out-dir"])
             .arg(&out),
         "ndm kit",
+    )?;
+    run(
+        Command::new(&ndm).args(["gm-kit", "--rate", "48000", "--out-dir"]).arg(out.join("gm-kit")),
+        "ndm gm-kit",
     )?;
     run(
         Command::new(&ndm)
