@@ -22,8 +22,8 @@ BIN=${1:-$ROOT/target/release/ndm-standalone}
 OUT=${2:-$ROOT/target/test-artifacts}
 TITLE="Neural Drum Machine"
 # Fractions of the editor window; see the screenshots in $OUT when the layout changes.
-read -r PAD_X0 PAD_Y0 PAD_X1 PAD_Y1 <<<"${NDM_PAD:-0.015 0.113 0.438 0.599}"
-read -r WAVE_X0 WAVE_Y0 WAVE_X1 WAVE_Y1 <<<"${NDM_WAVE:-0.015 0.72 0.985 0.845}"
+read -r PAD_X0 PAD_Y0 PAD_X1 PAD_Y1 <<<"${NDM_PAD:-0.011 0.455 0.277 0.777}"
+read -r WAVE_X0 WAVE_Y0 WAVE_X1 WAVE_Y1 <<<"${NDM_WAVE:-0.011 0.792 0.989 0.883}"
 WINDOW_TIMEOUT=${NDM_WINDOW_TIMEOUT:-60}
 
 log() { echo "screenshot.sh: $*" >&2; }
