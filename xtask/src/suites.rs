@@ -259,26 +259,19 @@ fn clap_validator(root: &Path) -> Outcome {
         Ok(o) => o,
         Err(e) => return Outcome::Failed(format!("{e:#}")),
     };
-    let text = format!(
+    // It colours its output even into a pipe: strip the ANSI escapes first.
+    let text = strip_ansi(&format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
-    );
+    ));
     let log = target_dir(root).join("test-artifacts/clap-validator.txt");
     let _ = std::fs::create_dir_all(log.parent().unwrap());
     let _ = std::fs::write(&log, &text);
-    // Print the tests that did not pass (a result line and the indented lines below it).
-    let mut show = false;
-    for line in text.lines() {
-        let t = line.trim_start();
-        if t.starts_with("- ") {
-            show = false;
-        }
-        if t.starts_with("FAILED") || t.starts_with("WARNING") || t.contains("tests run,") {
-            show = true;
-        }
-        if show {
-            eprintln!("{line}");
+    for (name, status, message) in validator_problems(&text) {
+        eprintln!("clap-validator: {name}: {status}");
+        for line in message {
+            eprintln!("    {line}");
         }
     }
     let counts = parse_validator_summary(&text);
@@ -306,6 +299,51 @@ fn clap_validator(root: &Path) -> Outcome {
             log.display()
         )),
     }
+}
+
+/// Removes ANSI escape sequences (`ESC [ ... letter`).
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The tests of clap-validator's (ANSI-free) tree output whose status is not PASSED or SKIPPED:
+/// (name, status, message lines). A test is `│ ┌─ name`, its message `│ │ │ ...`, its status
+/// `│ └── STATUS ─ 12ms`.
+pub fn validator_problems(text: &str) -> Vec<(String, String, Vec<String>)> {
+    let mut out = Vec::new();
+    let (mut name, mut message) = (String::new(), Vec::new());
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("│ ┌─ ") {
+            name = rest.trim().to_string();
+            message.clear();
+        } else if let Some(rest) = line.strip_prefix("│ │ │ ") {
+            message.push(rest.trim_end().to_string());
+        } else if let Some(rest) = line.strip_prefix("│ └── ") {
+            let status = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            if status != "PASSED" && status != "SKIPPED" {
+                out.push((name.clone(), status, std::mem::take(&mut message)));
+            }
+        }
+    }
+    out
 }
 
 pub fn print_summary(results: &[SuiteResult], total_secs: f64) {
@@ -339,5 +377,28 @@ mod tests {
             })
         );
         assert_eq!(parse_validator_summary("no summary"), None);
+        let coloured = "44 tests run, \u{1b}[1;32m32\u{1b}[0m passed, \u{1b}[1;31m3\u{1b}[0m failed, \u{1b}[1;33m1\u{1b}[0m warnings, \u{1b}[1m8\u{1b}[0m skipped";
+        assert_eq!(
+            parse_validator_summary(&strip_ansi(coloured)),
+            Some(ValidatorCounts {
+                run: 44,
+                passed: 32,
+                failed: 3,
+                warnings: 1,
+                skipped: 8
+            })
+        );
+    }
+
+    #[test]
+    fn lists_the_tests_that_did_not_pass() {
+        let tree = "│ ┌─ scan-time\n│ │ Checks.\n│ │ ┌─ \n│ │ │ took 921 ms\n│ │ └── \n│ └── WARNING ─ 921ms\n│ \n│ ┌─ ok-test\n│ └── PASSED ─ 1ms\n│ ┌─ param-fuzz-basic\n│ │ ┌─ \n│ │ │ Timed out after 45 seconds\n│ └── CRASHED ─ 45056ms\n";
+        let problems = validator_problems(tree);
+        assert_eq!(problems.len(), 2);
+        assert_eq!(problems[0].0, "scan-time");
+        assert_eq!(problems[0].1, "WARNING");
+        assert_eq!(problems[0].2, vec!["took 921 ms".to_string()]);
+        assert_eq!(problems[1].0, "param-fuzz-basic");
+        assert_eq!(problems[1].1, "CRASHED");
     }
 }
