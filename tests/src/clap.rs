@@ -2,9 +2,10 @@
 //! parameters and ports, saves/loads state, and runs processing on a dedicated audio thread while
 //! the calling (main) thread services the plugin's `request_callback`s.
 
-use clack_extensions::audio_ports::{AudioPortInfoBuffer, PluginAudioPorts};
+use clack_extensions::audio_ports::{AudioPortFlags, AudioPortInfoBuffer, PluginAudioPorts};
 use clack_extensions::note_ports::{NotePortInfoBuffer, PluginNotePorts};
 use clack_extensions::params::{ParamInfoBuffer, ParamInfoFlags, PluginParams};
+use clack_extensions::render::{PluginRender, RenderMode};
 use clack_extensions::state::PluginState;
 use clack_host::events::event_types::{MidiEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent};
 use clack_host::events::Match;
@@ -80,6 +81,15 @@ impl ParamDesc {
             v
         }
     }
+}
+
+/// One audio port as the plugin describes it.
+#[derive(Clone, Debug)]
+pub struct PortInfo {
+    pub id: u32,
+    pub name: String,
+    pub channels: u32,
+    pub is_main: bool,
 }
 
 /// A loaded, instantiated (not yet active) plugin.
@@ -232,6 +242,50 @@ impl Plugin {
         (list(true), list(false))
     }
 
+    /// Every audio port of one direction, as the plugin describes it.
+    pub fn audio_port_infos(&mut self, is_input: bool) -> Vec<PortInfo> {
+        let handle = self.instance.plugin_handle();
+        let ext = handle
+            .get_extension::<PluginAudioPorts>()
+            .expect("audio-ports extension");
+        let mut buf = AudioPortInfoBuffer::new();
+        (0..ext.count(&handle, is_input))
+            .map(|i| {
+                let info = ext.get(&handle, i, is_input, &mut buf).expect("port info");
+                PortInfo {
+                    id: info.id.get(),
+                    name: String::from_utf8_lossy(info.name).into_owned(),
+                    channels: info.channel_count,
+                    is_main: info.flags.contains(AudioPortFlags::IS_MAIN),
+                }
+            })
+            .collect()
+    }
+
+    /// Switches the render mode (`clap_plugin_render.set`): `true` = offline (a bounce: the
+    /// plugin may take its time in `process()`), `false` = real time. Call while inactive (the
+    /// next [`Plugin::run`] activates in that mode), as a host does before a bounce.
+    pub fn set_render_mode(&mut self, offline: bool) {
+        let handle = self.instance.plugin_handle();
+        let ext = handle
+            .get_extension::<PluginRender>()
+            .expect("the plugin has no render extension (clap_plugin_render)");
+        let mode = if offline {
+            RenderMode::Offline
+        } else {
+            RenderMode::Realtime
+        };
+        ext.set(&handle, mode)
+            .unwrap_or_else(|e| panic!("render mode {mode:?} refused: {e}"));
+        self.pump_main_thread();
+    }
+
+    /// How many restarts the plugin has requested (`host.request_restart`).
+    pub fn restart_requests(&self) -> u64 {
+        self.instance
+            .access_shared_handler(|s| s.restart_requests.load(Ordering::Relaxed))
+    }
+
     /// `(input, output)` note port counts.
     pub fn note_ports(&mut self) -> (u32, u32) {
         let handle = self.instance.plugin_handle();
@@ -277,13 +331,15 @@ impl Plugin {
 
     /// Activates the plugin with `sample_rate` and `max_frames`, starts processing on a fresh
     /// audio thread, runs `f` there, then stops processing and deactivates. Meanwhile this
-    /// (main) thread services the plugin's main-thread callbacks.
+    /// (main) thread services the plugin's main-thread callbacks. Every output port the plugin
+    /// declares gets its buffers (see [`Processor::outputs`]).
     pub fn run<T: Send>(
         &mut self,
         sample_rate: f64,
         max_frames: u32,
         f: impl FnOnce(&mut Processor) -> T + Send,
     ) -> T {
+        let out_channels: Vec<u32> = self.audio_ports().1;
         let config = PluginAudioConfiguration {
             sample_rate,
             min_frames_count: 1,
@@ -296,7 +352,7 @@ impl Plugin {
         let result = std::thread::scope(|scope| {
             let audio = scope.spawn(move || {
                 let started = stopped.start_processing().expect("start_processing");
-                let mut p = Processor::new(started, sample_rate, max_frames);
+                let mut p = Processor::new(started, sample_rate, max_frames, &out_channels);
                 let out = f(&mut p);
                 (p.proc.stop_processing(), out)
             });
@@ -377,8 +433,12 @@ pub struct Processor {
     pub sample_rate: f64,
     pub max_frames: u32,
     steady_time: u64,
-    left: Vec<f32>,
-    right: Vec<f32>,
+    /// Channel count of each output port (port 0 = main).
+    port_channels: Vec<u32>,
+    /// Output channels of every port, in port order (main L, main R, aux 1 L, …).
+    outs: Vec<Vec<f32>>,
+    /// Frames of the last block.
+    last_frames: usize,
     in_events: EventBuffer,
     out_events: EventBuffer,
     out_ports: AudioPorts,
@@ -389,24 +449,60 @@ pub struct Processor {
 }
 
 impl Processor {
-    fn new(proc: StartedPluginAudioProcessor<TestHost>, sample_rate: f64, max_frames: u32) -> Self {
+    fn new(
+        proc: StartedPluginAudioProcessor<TestHost>,
+        sample_rate: f64,
+        max_frames: u32,
+        port_channels: &[u32],
+    ) -> Self {
+        assert!(
+            port_channels.first().copied().unwrap_or(0) >= 2,
+            "the plugin's first output port is not stereo: {port_channels:?}"
+        );
+        let total: usize = port_channels.iter().map(|&c| c as usize).sum();
         Processor {
             proc,
             sample_rate,
             max_frames,
             steady_time: 0,
-            left: vec![0.0; max_frames as usize],
-            right: vec![0.0; max_frames as usize],
+            port_channels: port_channels.to_vec(),
+            outs: vec![vec![0.0; max_frames as usize]; total],
+            last_frames: 0,
             in_events: EventBuffer::with_capacity(256),
             out_events: EventBuffer::with_capacity(256),
-            out_ports: AudioPorts::with_capacity(2, 1),
+            out_ports: AudioPorts::with_capacity(total, port_channels.len()),
             sorted: Vec::with_capacity(256),
             prefill: 0.0,
         }
     }
 
+    /// Output ports connected (all the plugin declares).
+    pub fn port_count(&self) -> usize {
+        self.port_channels.len()
+    }
+
+    /// Total output channels over all ports.
+    pub fn channel_count(&self) -> usize {
+        self.outs.len()
+    }
+
+    /// Index into [`Processor::outputs`] of channel `ch` of output port `port`.
+    pub fn channel_index(&self, port: usize, ch: usize) -> usize {
+        assert!(ch < self.port_channels[port] as usize);
+        self.port_channels[..port]
+            .iter()
+            .map(|&c| c as usize)
+            .sum::<usize>()
+            + ch
+    }
+
+    /// Every output channel of the last block (main L, main R, aux 1 L, aux 1 R, …).
+    pub fn outputs(&self) -> Vec<&[f32]> {
+        self.outs.iter().map(|c| &c[..self.last_frames]).collect()
+    }
+
     /// One `process()` call of `frames` (1..=max_frames) samples with `events` (times within the
-    /// block, any order). Returns the stereo output.
+    /// block, any order). Returns the main stereo output; [`Processor::outputs`] has every port.
     pub fn process(&mut self, frames: usize, events: &[Ev]) -> (&[f32], &[f32]) {
         assert!(
             frames >= 1 && frames <= self.max_frames as usize,
@@ -446,38 +542,67 @@ impl Processor {
             }
         }
         self.out_events.clear();
-        let left = &mut self.left[..frames];
-        let right = &mut self.right[..frames];
-        left.fill(self.prefill);
-        right.fill(self.prefill);
-        let mut outputs = self.out_ports.with_output_buffers([AudioPortBuffer {
-            latency: 0,
-            channels: AudioPortBufferType::f32_output_only([left, right].into_iter()),
-        }]);
-        let inputs = InputAudioBuffers::empty();
-        self.proc
-            .process(
-                &inputs,
-                &mut outputs,
-                &self.in_events.as_input(),
-                &mut self.out_events.as_output(),
-                Some(self.steady_time),
-                None,
-            )
-            .expect("process() failed");
+        let prefill = self.prefill;
+        for ch in &mut self.outs {
+            ch[..frames].fill(prefill);
+        }
+        {
+            let mut rest: &mut [Vec<f32>] = &mut self.outs;
+            let mut ports: Vec<AudioPortBuffer<_, _>> =
+                Vec::with_capacity(self.port_channels.len());
+            for &n in &self.port_channels {
+                let (mine, tail) = std::mem::take(&mut rest).split_at_mut(n as usize);
+                rest = tail;
+                let channels: Vec<&mut [f32]> = mine.iter_mut().map(|c| &mut c[..frames]).collect();
+                ports.push(AudioPortBuffer {
+                    latency: 0,
+                    channels: AudioPortBufferType::f32_output_only(channels.into_iter()),
+                });
+            }
+            let mut outputs = self.out_ports.with_output_buffers(ports);
+            let inputs = InputAudioBuffers::empty();
+            self.proc
+                .process(
+                    &inputs,
+                    &mut outputs,
+                    &self.in_events.as_input(),
+                    &mut self.out_events.as_output(),
+                    Some(self.steady_time),
+                    None,
+                )
+                .expect("process() failed");
+        }
         self.steady_time += frames as u64;
-        (&self.left[..frames], &self.right[..frames])
+        self.last_frames = frames;
+        (&self.outs[0][..frames], &self.outs[1][..frames])
     }
 
     /// Renders `frames` samples in blocks of at most `block` samples, delivering `events` (times
-    /// relative to the start of this call) in the right blocks. Returns (left, right).
-    pub fn render(&mut self, frames: usize, block: usize, events: &[Ev]) -> (Vec<f32>, Vec<f32>) {
-        let block = block.clamp(1, self.max_frames as usize);
-        let (mut l, mut r) = (Vec::with_capacity(frames), Vec::with_capacity(frames));
+    /// relative to the start of this call) in the right blocks. Returns every output channel
+    /// (main L, main R, aux 1 L, …), `frames` samples each.
+    pub fn render_all(&mut self, frames: usize, block: usize, events: &[Ev]) -> Vec<Vec<f32>> {
+        self.render_blocks(frames, |_| block, events)
+    }
+
+    /// Like [`Processor::render_all`], with the size of each block chosen by `block_size(i)` for
+    /// the `i`-th block (clamped to 1..=max_frames).
+    pub fn render_blocks(
+        &mut self,
+        frames: usize,
+        mut block_size: impl FnMut(usize) -> usize,
+        events: &[Ev],
+    ) -> Vec<Vec<f32>> {
+        let mut out: Vec<Vec<f32>> = (0..self.outs.len())
+            .map(|_| Vec::with_capacity(frames))
+            .collect();
         let mut pos = 0usize;
         let mut block_events = Vec::new();
+        let mut i = 0usize;
         while pos < frames {
-            let n = block.min(frames - pos);
+            let n = block_size(i)
+                .clamp(1, self.max_frames as usize)
+                .min(frames - pos);
+            i += 1;
             block_events.clear();
             block_events.extend(
                 events
@@ -485,11 +610,22 @@ impl Processor {
                     .filter(|e| (e.time() as usize) >= pos && (e.time() as usize) < pos + n)
                     .map(|e| e.with_time(e.time() - pos as u32)),
             );
-            let (bl, br) = self.process(n, &block_events);
-            l.extend_from_slice(bl);
-            r.extend_from_slice(br);
+            self.process(n, &block_events);
+            for (dst, src) in out.iter_mut().zip(&self.outs) {
+                dst.extend_from_slice(&src[..n]);
+            }
             pos += n;
         }
+        out
+    }
+
+    /// Renders `frames` samples in blocks of at most `block` samples, delivering `events` (times
+    /// relative to the start of this call) in the right blocks. Returns the main (left, right).
+    pub fn render(&mut self, frames: usize, block: usize, events: &[Ev]) -> (Vec<f32>, Vec<f32>) {
+        let mut all = self.render_all(frames, block, events);
+        all.truncate(2);
+        let r = all.pop().unwrap();
+        let l = all.pop().unwrap();
         (l, r)
     }
 
