@@ -356,6 +356,12 @@ impl RtLink {
     /// Allocation-free. Returns false when the time ran out (then what has arrived is installed,
     /// and the timeout is counted for [`Engine::sync_timeouts`]).
     pub fn sync(&mut self, voices: &mut Voices, timeout: Duration) -> bool {
+        self.sync_until(voices, timeout, |_| false)
+    }
+
+    /// [`RtLink::sync`] that also returns (true) as soon as `enough(voices)` holds, e.g. once
+    /// every pad has some sound. **Blocks**, allocation-free.
+    pub fn sync_until(&mut self, voices: &mut Voices, timeout: Duration, enough: impl Fn(&Voices) -> bool) -> bool {
         let ticket = self.shared.sync_request.fetch_add(1, Ordering::AcqRel) + 1;
         if let Some(t) = &self.worker {
             t.unpark();
@@ -364,6 +370,9 @@ impl RtLink {
         let mut ok = true;
         while self.shared.sync_done.load(Ordering::Acquire) < ticket {
             self.exchange(voices);
+            if enough(voices) {
+                return true;
+            }
             if self.worker.is_none() || Instant::now() >= deadline {
                 self.shared.sync_timeouts.fetch_add(1, Ordering::Relaxed);
                 ok = false;

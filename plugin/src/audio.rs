@@ -9,7 +9,7 @@
 
 use crate::params::{NdmParams, CLASS_COUNT, CLASS_NAMES};
 use ndm_core::engine::RtLink;
-use ndm_core::kit::{PadPlayback, CHOKE_GROUPS, OUTPUTS, PADS};
+use ndm_core::kit::{PadPlayback, AUX_OUTPUTS, CHOKE_GROUPS, OUTPUTS, PADS};
 use ndm_core::meta::ModelMeta;
 use ndm_core::voices::{Voices, CHUNK, MIX_CHANNELS};
 use ndm_core::MAX_CLASSES;
@@ -102,12 +102,20 @@ pub struct AudioCore {
     kit: KitSnapshot,
     audition: Consumer<u8>,
     activity: Arc<PadActivity>,
+    /// Aux outputs of the current layout (pads routed beyond them play on main).
+    aux_outputs: usize,
 }
 
 impl AudioCore {
     /// A core for output at `sample_rate` Hz (allocates the voices: call off the audio thread).
     pub fn new(link: RtLink, sample_rate: f32, audition: Consumer<u8>, activity: Arc<PadActivity>) -> Self {
-        AudioCore { link, voices: Voices::new(sample_rate), kit: KitSnapshot::default(), audition, activity }
+        AudioCore { link, voices: Voices::new(sample_rate), kit: KitSnapshot::default(), audition, activity, aux_outputs: AUX_OUTPUTS }
+    }
+
+    /// Sets how many aux outputs the host's current layout has (at activation): a pad routed to
+    /// an aux output beyond them plays on the main output instead of being lost.
+    pub fn set_aux_outputs(&mut self, aux_outputs: usize) {
+        self.aux_outputs = aux_outputs.min(AUX_OUTPUTS);
     }
 
     /// Changes the output sample rate (ringing voices follow at once; the worker then delivers
@@ -116,10 +124,15 @@ impl AudioCore {
         self.voices.set_output_rate(sample_rate);
     }
 
-    /// Waits (at most `timeout`) until every pad has the sound its parameters ask for — for
-    /// `activate()`, which may block. Returns false on timeout.
+    /// Waits (at most `timeout`) until every pad has a sound — for `activate()`, which may block.
+    /// A pad that already has one (from an earlier activation) is not waited for even if its
+    /// recipe changed since: the first activation waits for all 16, a re-activation (new sample
+    /// rate, new process mode) returns at once; offline rendering waits per note anyway. Returns
+    /// false on timeout, or when the worker delivered everything it can and pads are still
+    /// silent (no model and no stored sound).
     pub fn wait_for_pads(&mut self, timeout: Duration) -> bool {
-        self.link.sync(&mut self.voices, timeout)
+        let all = |v: &Voices| (0..PADS).all(|p| v.current(p).is_some());
+        self.link.sync_until(&mut self.voices, timeout, all) && all(&self.voices)
     }
 
     /// True when pad `pad` has a sound to play.
@@ -152,6 +165,11 @@ impl AudioCore {
         outputs: &mut [&mut [f32]],
     ) {
         params.kit_snapshot(&mut self.kit);
+        for play in self.kit.play.iter_mut() {
+            if usize::from(play.output) > self.aux_outputs {
+                play.output = 0;
+            }
+        }
         self.voices.set_choke_groups(&self.kit.choke_masks);
         self.link.exchange(&mut self.voices);
         let mut synced = !offline;

@@ -162,19 +162,41 @@ impl Plugin for NeuralDrumMachine {
     const EMAIL: &'static str = "ndm@example.org";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
-    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[AudioIOLayout {
-        main_input_channels: None,
-        main_output_channels: NonZeroU32::new(2),
-        aux_input_ports: &[],
-        aux_output_ports: &[new_nonzero_u32(2); AUX_OUTPUTS],
-        names: PortNames {
-            layout: Some("Drum kit: main mix + 8 stereo aux outputs"),
-            main_input: None,
-            main_output: Some("Main (mix of the pads on main)"),
-            aux_inputs: &[],
-            aux_outputs: &AUX_NAMES,
+    /// Two layouts. The first (the default) is the main stereo mix alone: nice-plug 0.4.2's VST3
+    /// wrapper does not call `process()` at all when a host leaves an aux bus without buffers
+    /// (JUCE hosts such as pedalboard do), so the default must not have aux buses. The second,
+    /// the kit layout, adds 8 stereo aux outputs: CLAP hosts offer it as a port configuration
+    /// (audio-ports-config), VST3 hosts that arrange all 9 buses get it too. Pads routed to an
+    /// aux output that the current layout lacks play on the main output.
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
+        AudioIOLayout {
+            main_input_channels: None,
+            main_output_channels: NonZeroU32::new(2),
+            aux_input_ports: &[],
+            aux_output_ports: &[],
+            names: PortNames {
+                layout: Some("Stereo mix"),
+                // nice-plug-core 0.4.2 reads the main output's name from `main_input`.
+                main_input: Some("Main (mix of all pads)"),
+                main_output: Some("Main (mix of all pads)"),
+                aux_inputs: &[],
+                aux_outputs: &[],
+            },
         },
-    }];
+        AudioIOLayout {
+            main_input_channels: None,
+            main_output_channels: NonZeroU32::new(2),
+            aux_input_ports: &[],
+            aux_output_ports: &[new_nonzero_u32(2); AUX_OUTPUTS],
+            names: PortNames {
+                layout: Some("Drum kit: main mix + 8 stereo aux outputs"),
+                main_input: Some("Main (mix of the pads on main)"),
+                main_output: Some("Main (mix of the pads on main)"),
+                aux_inputs: &[],
+                aux_outputs: &AUX_NAMES,
+            },
+        },
+    ];
 
     const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
     const SAMPLE_ACCURATE_AUTOMATION: bool = false;
@@ -200,10 +222,11 @@ impl Plugin for NeuralDrumMachine {
 
     fn activate(
         &mut self,
-        _audio_io_layout: &AudioIOLayout,
+        audio_io_layout: &AudioIOLayout,
         buffer_config: &BufferConfig,
         _context: &mut impl ActivateContext<Self>,
     ) -> bool {
+        self.audio.set_aux_outputs(audio_io_layout.aux_output_ports.len());
         // Not the audio thread: may wait until every pad has its sound.
         self.prepare(buffer_config.sample_rate, buffer_config.process_mode == ProcessMode::Offline);
         true

@@ -176,37 +176,54 @@ pub struct PadParams {
 
 impl PadParams {
     /// Pad `index` (0…15) with the default kit's values ([`GM_KIT`]).
+    /// Parameter names carry the pad ("Pad 3 X"): hosts that list parameters without their group
+    /// (VST3 hosts, automation lanes) can tell the pads apart.
     pub fn new(index: usize) -> Self {
         let d = GM_KIT[index.min(PADS - 1)];
         let class = class_by_name(d.class);
+        let n = |name: &str| format!("Pad {} {name}", index + 1);
         PadParams {
-            class: EnumParam::new("Class", class),
-            blend_class: EnumParam::new("Blend class", class),
-            blend: percent("Blend", 0.0, 0.0),
-            x: FloatParam::new("X", 0.0, bipolar_range()).with_value_to_string(v2s(3)),
-            y: FloatParam::new("Y", 0.0, bipolar_range()).with_value_to_string(v2s(3)),
-            fine: FloatParam::new("Fine", 0.0, bipolar_range()).with_value_to_string(v2s(3)),
-            range: FloatParam::new("Range", kit::DEFAULT_RANGE, FloatRange::Linear { min: 0.1, max: 4.0 })
+            class: EnumParam::new(n("Class"), class),
+            blend_class: EnumParam::new(n("Blend class"), class),
+            blend: percent(&n("Blend"), 0.0, 0.0),
+            x: FloatParam::new(n("X"), 0.0, bipolar_range()).with_value_to_string(v2s(3)),
+            y: FloatParam::new(n("Y"), 0.0, bipolar_range()).with_value_to_string(v2s(3)),
+            fine: FloatParam::new(n("Fine"), 0.0, bipolar_range()).with_value_to_string(v2s(3)),
+            range: FloatParam::new(n("Range"), kit::DEFAULT_RANGE, FloatRange::Linear { min: 0.1, max: 4.0 })
                 .with_unit(" σ")
                 .with_value_to_string(v2s(2)),
-            variation: FloatParam::new("Variation", kit::DEFAULT_VARIATION, FloatRange::Linear { min: 0.0, max: 2.0 })
+            variation: FloatParam::new(n("Variation"), kit::DEFAULT_VARIATION, FloatRange::Linear { min: 0.0, max: 2.0 })
                 .with_unit(" σ")
                 .with_value_to_string(v2s(2)),
-            seed: IntParam::new("Seed", d.seed as i32, IntRange::Linear { min: 0, max: 9999 }),
-            note: IntParam::new("Note", i32::from(d.note), IntRange::Linear { min: 0, max: 127 })
-                .with_value_to_string(Arc::new(|n| note_name(n as u8))),
-            gain: FloatParam::new("Gain", 0.0, gain_range()).with_unit(" dB").with_value_to_string(v2s(1)),
-            pan: FloatParam::new("Pan", 0.0, bipolar_range()).with_value_to_string(v2s(2)),
-            tune: FloatParam::new("Tune", d.tune, FloatRange::Linear { min: -24.0, max: 24.0 })
+            seed: IntParam::new(n("Seed"), d.seed as i32, IntRange::Linear { min: 0, max: 9999 }),
+            note: IntParam::new(n("Note"), i32::from(d.note), IntRange::Linear { min: 0, max: 127 })
+                .with_value_to_string(Arc::new(|n| note_name(n as u8)))
+                .with_string_to_value(Arc::new(parse_note)),
+            gain: FloatParam::new(n("Gain"), 0.0, gain_range()).with_unit(" dB").with_value_to_string(v2s(1)),
+            pan: FloatParam::new(n("Pan"), 0.0, bipolar_range()).with_value_to_string(v2s(2)),
+            tune: FloatParam::new(n("Tune"), d.tune, FloatRange::Linear { min: -24.0, max: 24.0 })
                 .with_unit(" st")
                 .with_value_to_string(v2s(2)),
-            length: percent("Length", d.length, 0.05),
-            vel_sens: percent("Velocity", 0.8, 0.0),
-            choke: IntParam::new("Choke group", i32::from(d.choke_group), IntRange::Linear { min: 0, max: i32::from(CHOKE_GROUPS) })
-                .with_value_to_string(Arc::new(|g| if g == 0 { "Off".into() } else { g.to_string() })),
-            output: IntParam::new("Output", 0, IntRange::Linear { min: 0, max: AUX_OUTPUTS as i32 })
-                .with_value_to_string(Arc::new(|o| if o == 0 { "Main".into() } else { format!("Aux {o}") })),
-            mute: BoolParam::new("Mute", false),
+            length: percent(&n("Length"), d.length, 0.05),
+            vel_sens: percent(&n("Velocity"), 0.8, 0.0),
+            choke: IntParam::new(n("Choke group"), i32::from(d.choke_group), IntRange::Linear { min: 0, max: i32::from(CHOKE_GROUPS) })
+                .with_value_to_string(Arc::new(|g| if g == 0 { "Off".into() } else { g.to_string() }))
+                .with_string_to_value(Arc::new(|s| {
+                    let s = s.trim();
+                    if s.eq_ignore_ascii_case("off") { Some(0) } else { s.parse().ok() }
+                })),
+            output: IntParam::new(n("Output"), 0, IntRange::Linear { min: 0, max: AUX_OUTPUTS as i32 })
+                .with_value_to_string(Arc::new(|o| if o == 0 { "Main".into() } else { format!("Aux {o}") }))
+                .with_string_to_value(Arc::new(|s| {
+                    let s = s.trim();
+                    let lower = s.to_ascii_lowercase();
+                    match lower.strip_prefix("aux") {
+                        _ if lower == "main" => Some(0),
+                        Some(n) => n.trim().parse().ok(),
+                        None => s.parse().ok(),
+                    }
+                })),
+            mute: BoolParam::new(n("Mute"), false),
         }
     }
 
@@ -244,6 +261,41 @@ impl PadParams {
 pub fn note_name(note: u8) -> String {
     const NAMES: [&str; 12] = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
     format!("{}{} ({note})", NAMES[usize::from(note % 12)], i32::from(note / 12) - 2)
+}
+
+/// Parses what [`note_name`] prints ("C1 (36)"), a note name ("F#1", "Bb2") or a plain number.
+pub fn parse_note(text: &str) -> Option<i32> {
+    let t = text.trim();
+    if let (Some(open), Some(close)) = (t.rfind('('), t.rfind(')')) {
+        if open < close {
+            return t[open + 1..close].trim().parse().ok().filter(|n| (0..=127).contains(n));
+        }
+    }
+    if let Ok(n) = t.parse::<i32>() {
+        return (0..=127).contains(&n).then_some(n);
+    }
+    let mut chars = t.chars();
+    let base = match chars.next()?.to_ascii_uppercase() {
+        'C' => 0,
+        'D' => 2,
+        'E' => 4,
+        'F' => 5,
+        'G' => 7,
+        'A' => 9,
+        'B' => 11,
+        _ => return None,
+    };
+    let rest: String = chars.collect();
+    let (shift, octave) = match rest.strip_prefix('#') {
+        Some(o) => (1, o),
+        None => match rest.strip_prefix('b') {
+            Some(o) => (-1, o),
+            None => (0, rest.as_str()),
+        },
+    };
+    let octave: i32 = octave.trim().parse().ok()?;
+    let n = (octave + 2) * 12 + base + shift;
+    (0..=127).contains(&n).then_some(n)
 }
 
 /// A pad's recipe in the plugin's own terms: what determines its sound, independent of the model's
@@ -461,6 +513,16 @@ mod tests {
         let seeds: std::collections::BTreeSet<i32> = params.kit.pads.iter().map(|p| p.seed.value()).collect();
         assert_eq!(seeds.len(), 16);
         assert_eq!(note_name(36), "C1 (36)");
+        for n in 0..128u8 {
+            assert_eq!(parse_note(&note_name(n)), Some(i32::from(n)));
+        }
+        assert_eq!(parse_note("F#1"), Some(42));
+        assert_eq!(parse_note("Bb1"), Some(46));
+        assert_eq!(parse_note("nonsense"), None);
+        let p = PadParams::new(0);
+        for (param, text, value) in [(&p.choke, "Off", 0), (&p.choke, "3", 3), (&p.output, "Main", 0), (&p.output, "Aux 4", 4)] {
+            assert_eq!(param.string_to_normalized_value(text), Some(param.preview_normalized(value)), "{text}");
+        }
     }
 
     #[test]

@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// The plugin's audio-ports configuration with main + 8 aux stereo outputs.
+pub const KIT_PORT_CONFIG: u32 = 1;
+
 /// The id nice-plug's wrappers give a parameter: a hash of its string id
 /// (`nice_plug::wrapper::util::hash_param_id`, 31·h + byte, top bit cleared).
 pub fn param_hash(string_id: &str) -> u32 {
@@ -151,7 +154,21 @@ impl Plugin {
             _entry: entry,
         };
         plugin.params = plugin.read_params();
+        // The plugin's default port configuration (0) is the main stereo mix alone; the kit
+        // configuration (1) adds the 8 stereo aux outputs. Select it, as a musician does in a
+        // CLAP host to get per-pad outputs.
+        assert!(plugin.select_port_config(KIT_PORT_CONFIG), "the kit port configuration could not be selected");
         plugin
+    }
+
+    /// Selects audio-ports configuration `id` (deactivated plugin only). False when the plugin
+    /// has no audio-ports-config extension or refuses.
+    pub fn select_port_config(&mut self, id: u32) -> bool {
+        let handle = self.instance.plugin_handle();
+        let Some(ext) = handle.get_extension::<PluginAudioPortsConfig>() else {
+            return false;
+        };
+        ext.select(&handle, ClapId::new(id)).is_ok()
     }
 
     fn read_params(&mut self) -> Vec<ParamDesc> {
