@@ -81,7 +81,8 @@ fn kit_plays_routes_chokes_recalls_and_waits_offline() {
     let saved_json = params.state.json();
     let values: Vec<(String, f32)> =
         params.param_map().into_iter().map(|(id, ptr, _)| (id, unsafe { ptr.unmodulated_normalized_value() })).collect();
-    assert!(plugin.prepare(RATE as f32, false));
+    // Offline, so every note waits for its pad's current recipe (the tune change above).
+    assert!(plugin.prepare(RATE as f32, true));
     let pattern: Vec<_> = GM_KIT.iter().enumerate().map(|(i, d)| note_on((i * 3000) as u32, d.note, 0.9)).collect();
     let before = render(&mut plugin, 16 * 3000 + 4000, 512, &pattern);
     let empty = tempfile::tempdir().unwrap();
@@ -91,7 +92,7 @@ fn kit_plays_routes_chokes_recalls_and_waits_offline() {
         set_normalized(&other, id, *v);
     }
     PersistentField::set(&other.shared_params().state, saved_json.clone());
-    assert!(other.prepare(RATE as f32, false));
+    assert!(other.prepare(RATE as f32, true));
     assert!(matches!(other.engine().status().lock().model, ModelState::Failed { .. }));
     let after = render(&mut other, 16 * 3000 + 4000, 512, &pattern);
     assert!(before[0] == after[0] && before[1] == after[1], "recalled kit differs from the saved one");

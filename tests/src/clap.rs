@@ -2,6 +2,7 @@
 //! parameters and ports, saves/loads state, and runs processing on a dedicated audio thread while
 //! the calling (main) thread services the plugin's `request_callback`s.
 
+use clack_extensions::audio_ports_config::PluginAudioPortsConfig;
 use clack_extensions::audio_ports::{AudioPortFlags, AudioPortInfoBuffer, PluginAudioPorts};
 use clack_extensions::note_ports::{NotePortInfoBuffer, PluginNotePorts};
 use clack_extensions::params::{ParamInfoBuffer, ParamInfoFlags, PluginParams};
