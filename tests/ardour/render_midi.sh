@@ -98,7 +98,7 @@ else
     # Forget this run's scan (a cache file per bundle path) with the folder it points to.
     cache=${XDG_CACHE_HOME:-$HOME/.cache}/ardour7/vst
     if [ -d "$cache" ]; then
-        grep -l -F "bundle=\"$work/" "$cache"/*.v3i 2>/dev/null | while read -r f; do rm -f "$f"; done
+        { grep -l -F "bundle=\"$work/" "$cache"/*.v3i 2>/dev/null || true; } | while read -r f; do rm -f "$f"; done
     fi
     rm -rf "$work"
 fi
