@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 /// The `schema_version` this build reads.
 pub const SCHEMA_VERSION: u64 = 1;
-/// Dimension of the latent code `z` fixed by the model contract (DESIGN.md).
+/// Dimension of the latent code `z` fixed by the model contract (docs/ARCHITECTURE.md).
 pub const LATENT_DIM: usize = 64;
 /// Most classes a model may have (the class weight vector is a fixed array of this size).
 pub const MAX_CLASSES: usize = 16;

@@ -1,6 +1,6 @@
 //! The TorchScript model set: decoder, MCNN inverter and encoder, loaded with `tch` (LibTorch).
 //!
-//! Contract (DESIGN.md, "Model contract"):
+//! Contract (docs/ARCHITECTURE.md, "Model contract"):
 //! - `decoder.pt`: `forward(z [B,64] f32, c [B,C] f32) -> [B,n_mels,n_frames]` normalised log-Mel
 //! - `mcnn.pt`: `forward(mel [B,n_mels,n_frames]) -> [B,n_samples]`, waveform in [-1, 1]
 //! - `encoder.pt`: `forward(wav [B,n_samples], c [B,C]) -> [B,64]`
@@ -31,7 +31,7 @@ static INTEROP_THREADS: Once = Once::new();
 
 /// Sets LibTorch's thread counts for the calling thread: `intra_op` threads for its operators
 /// (call it on every thread that runs inference), and a single inter-op thread, set once per
-/// process (setting it again can crash hosts that load several instances; DESIGN.md).
+/// process (setting it again can crash hosts that load several instances).
 pub fn configure_threads(intra_op: usize) {
     INTEROP_THREADS.call_once(|| tch::set_num_interop_threads(1));
     tch::set_num_threads(intra_op.clamp(1, 64) as i32);
@@ -136,7 +136,7 @@ impl ModelSet {
     }
 
     /// Picks the inverter's GEMM precision from the CPU's features, never from a timing, so that
-    /// two loads on one machine always make the same bits (exact recall, DESIGN.md "The kit"):
+    /// two loads on one machine always make the same bits (exact recall, docs/ARCHITECTURE.md):
     /// bfloat16 where the CPU has native bf16 arithmetic ([`cpu_has_native_bf16`]: ~1.4x faster
     /// per sound), float32 elsewhere (bf16 would run through a slow emulation). If the bf16 call
     /// fails the inverter stays on float32, which was validated before. Inverters without the

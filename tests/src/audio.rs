@@ -4,24 +4,8 @@ use std::path::Path;
 
 /// Reads a WAV file as mono `f32` (the first channel), with its sample rate.
 pub fn read_wav_mono(path: &Path) -> (u32, Vec<f32>) {
-    let mut reader = hound::WavReader::open(path)
-        .unwrap_or_else(|e| panic!("cannot read WAV {}: {e}", path.display()));
-    let spec = reader.spec();
-    let channels = spec.channels as usize;
-    let all: Vec<f32> = match spec.sample_format {
-        hound::SampleFormat::Float => reader.samples::<f32>().map(|s| s.unwrap()).collect(),
-        hound::SampleFormat::Int => {
-            let scale = (1u64 << (spec.bits_per_sample - 1)) as f32;
-            reader
-                .samples::<i32>()
-                .map(|s| s.unwrap() as f32 / scale)
-                .collect()
-        }
-    };
-    (
-        spec.sample_rate,
-        all.into_iter().step_by(channels).collect(),
-    )
+    let (spec, mut channels) = crate::drums::read_wav_channels(path);
+    (spec.sample_rate, channels.swap_remove(0))
 }
 
 /// Writes interleaved-from-planar 32-bit float WAV.
