@@ -54,9 +54,17 @@ pub enum Error {
     /// Sample-rate conversion failed.
     #[error("resampling failed: {0}")]
     Resample(String),
+    /// An export would replace these existing files; it wrote nothing (ask, then export again
+    /// with overwriting allowed).
+    #[error("{} already exist{}; nothing was written (allow overwriting to replace): {}", .0.len(), if .0.len() == 1 { "s" } else { "" }, path_list(.0))]
+    ExportExists(Vec<PathBuf>),
     /// The inference worker thread is gone.
     #[error("the inference worker has stopped")]
     WorkerStopped,
+}
+
+fn path_list(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
 }
 
 /// Result alias of ndm-core.

@@ -9,6 +9,7 @@
 //! - [`control`]: pad/fine/range/variation controls → latent `z` and class weights.
 //! - [`generate`]: `z` → log-Mel → waveform → post-processing; encoding of a user's sample.
 //! - [`kit`]: the 16 pads: recipes the worker reads, playback settings, the GM default kit.
+//! - [`kit_export`]: the pads as WAV files, the kit as an SFZ preset or a Hydrogen kit.
 //! - [`engine`]: the per-instance inference worker (per-pad, coalesced) and its lock-free link
 //!   to the audio thread.
 //! - [`voices`]: the allocation-free polyphonic one-shot player of the pads (audio thread).
@@ -24,6 +25,7 @@ pub mod engine;
 pub mod error;
 pub mod generate;
 pub mod kit;
+pub mod kit_export;
 pub mod meta;
 pub mod model;
 pub mod voices;
