@@ -31,7 +31,7 @@ fn bench_generation(c: &mut Criterion) {
         g.bench_function("post_process", |b| {
             b.iter(|| {
                 let mut w = wav.clone();
-                ndm_core::dsp::post_process(&mut w, meta.sample_rate as f32);
+                ndm_core::dsp::post_process(&mut w, meta.sample_rate as f32, meta.end_fade_samples());
                 w
             })
         });

@@ -146,7 +146,7 @@ pub fn run(dir: &Path, iterations: usize) -> Result<BenchReport> {
         let i = time_ms(n, || model.invert(&mel).map(|_| ()))?;
         let p = time_ms(n, || {
             let mut w = wav.clone();
-            crate::dsp::post_process(&mut w, meta.sample_rate as f32);
+            crate::dsp::post_process(&mut w, meta.sample_rate as f32, meta.end_fade_samples());
             Ok(())
         })?;
         let t = time_ms(n, || generate(&model, &params, None).map(|_| ()))?;

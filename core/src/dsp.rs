@@ -7,16 +7,15 @@ use rubato::{Async, Fft, FixedAsync, FixedSync, Resampler, SincInterpolationPara
 
 /// Peak level after normalisation: −1 dBFS.
 pub const PEAK_TARGET: f32 = 0.891;
-/// Fade-out length as a fraction of the sound (cymbals need a fade, not a hard cut).
-pub const FADE_OUT_FRACTION: f32 = 0.15;
 /// Fade-in length in seconds (only removes a click when the first sample is not zero).
 pub const FADE_IN_S: f32 = 0.0005;
 
 /// Post-processing of a generated one-shot at `sample_rate` Hz, in place: DC blocker (one-pole
 /// high-pass at 10 Hz; J. O. Smith, "Introduction to Digital Filters", DC blocker), 0.5 ms
-/// fade-in, raised-cosine fade-out over the last 15 %, peak normalisation to −1 dBFS. A silent
-/// input stays silent (no gain blow-up); the result never exceeds ±1.
-pub fn post_process(samples: &mut [f32], sample_rate: f32) {
+/// fade-in, raised-cosine fade-out over the last `fade_out_len` samples (the model's
+/// [`ModelMeta::end_fade_samples`](crate::meta::ModelMeta::end_fade_samples)), peak normalisation
+/// to −1 dBFS. A silent input stays silent (no gain blow-up); the result never exceeds ±1.
+pub fn post_process(samples: &mut [f32], sample_rate: f32, fade_out_len: usize) {
     if samples.is_empty() {
         return;
     }
@@ -34,7 +33,7 @@ pub fn post_process(samples: &mut [f32], sample_rate: f32) {
     for (i, s) in samples[..fade_in].iter_mut().enumerate() {
         *s *= i as f32 / fade_in as f32;
     }
-    fade_out(samples, ((n as f32 * FADE_OUT_FRACTION) as usize).max(1));
+    fade_out(samples, fade_out_len.max(1));
     let peak = samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
     if peak > 1e-6 {
         let g = PEAK_TARGET / peak;

@@ -71,6 +71,11 @@ pub enum Command {
     /// Loads (or reloads, e.g. after a failure) the model set. Pads keep their sounds; a pad is
     /// regenerated only when its recipe key differs from its sound's.
     Load(ModelSource),
+    /// Switches to another model set (the model chooser): loads it like [`Command::Load`] and,
+    /// once it has loaded, regenerates every pad with it (stored and recalled sounds are
+    /// replaced; each pad keeps playing its old sound until its new one is made). When loading
+    /// fails, the previous model stays loaded and the pads keep their sounds.
+    Switch(ModelSource),
     /// Decodes and encodes an audio file for pad `pad` under class weights `[C]` at pad range
     /// `range`; the result is published in [`Status::encoded`] (the owner of the kit then anchors
     /// the pad on it, which changes the pad's recipe).
@@ -89,8 +94,9 @@ pub enum ModelState {
     Idle,
     /// Loading in progress.
     Loading { source: String },
-    /// Loaded: model name, where from, class names, model sample rate.
-    Ready { name: String, source: String, classes: Vec<String>, sample_rate: u32 },
+    /// Loaded: model name, where from (a folder, or "embedded model set"), class names, model
+    /// sample rate, and the set's hash ([`ModelSet::hash`]).
+    Ready { name: String, source: String, classes: Vec<String>, sample_rate: u32, hash: String },
     /// Loading failed: pads keep the sounds they have (e.g. from the saved project).
     Failed { source: String, error: String },
 }
@@ -445,7 +451,8 @@ impl Worker {
         }
     }
 
-    fn load_model(&mut self, source: ModelSource) {
+    /// Loads a model set; returns true on success (on failure the worker has no model).
+    fn load_model(&mut self, source: ModelSource) -> bool {
         let described = source.describe();
         self.status.lock().model = ModelState::Loading { source: described.clone() };
         let loaded = match &source {
@@ -461,23 +468,48 @@ impl Worker {
                     source: described,
                     classes: m.classes.clone(),
                     sample_rate: m.sample_rate,
+                    hash: model.hash().to_string(),
                 };
                 st.last_error = None;
                 self.model = Some(model);
                 for pad in &mut self.pads {
                     pad.failed = None;
                 }
+                true
             }
             Err(e) => {
                 st.model = ModelState::Failed { source: described, error: e.to_string() };
                 self.model = None;
+                false
             }
         }
     }
 
     fn handle(&mut self, cmd: Command) {
         match cmd {
-            Command::Load(source) => self.load_model(source),
+            Command::Load(source) => {
+                self.load_model(source);
+            }
+            Command::Switch(source) => {
+                let previous = self.model.take();
+                let previous_state = self.status.lock().model.clone();
+                if self.load_model(source) {
+                    for pad in &mut self.pads {
+                        pad.native = None;
+                    }
+                } else {
+                    // Keep the model that works; report the failure.
+                    let mut st = self.status.lock();
+                    if let ModelState::Failed { source, error } = &st.model {
+                        st.last_error = Some(format!("cannot switch to {source}: {error}"));
+                    }
+                    if previous.is_some() {
+                        st.model = previous_state;
+                    }
+                    drop(st);
+                    self.model = previous;
+                }
+            }
             Command::SetStored { pad, key, audio } => {
                 if let Some(p) = self.pads.get_mut(pad) {
                     p.native = Some((key, audio.clone()));
@@ -534,12 +566,19 @@ impl Worker {
         }
         let mut worked = false;
         for pad in 0..PADS {
-            let target = self.model.as_ref().map(|m| self.kit.target(pad, m.meta()));
-            if let Some(target) = target {
+            let target = self.model.as_ref().map(|m| (self.kit.target(pad, m.meta()), self.kit.playable(pad, m.meta())));
+            if let Some((target, playable)) = target {
                 let state = &self.pads[pad];
                 let stale = state.native.as_ref().is_none_or(|(k, _)| *k != target.key);
                 if stale && state.failed != Some(target.key) {
-                    self.generate_pad(pad, target.key, &target.params);
+                    match playable {
+                        Ok(()) => self.generate_pad(pad, target.key, &target.params),
+                        Err(reason) => {
+                            // Not generated: the pad keeps the sound it has and says why.
+                            self.status.lock().pads[pad].error = Some(reason);
+                            self.pads[pad].failed = Some(target.key);
+                        }
+                    }
                     worked = true;
                 }
             }

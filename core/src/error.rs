@@ -16,7 +16,7 @@ pub enum Error {
     #[error("model.json: {0}")]
     ModelMeta(String),
     /// `model.json` was written for another schema version.
-    #[error("model.json has schema_version {found}; this build reads version {expected}")]
+    #[error("model.json has schema_version {found}; this build reads versions 1 to {expected}")]
     ModelVersion { found: u64, expected: u64 },
     /// A module does not take or return the shapes `model.json` promises.
     #[error("{module}: {reason}")]

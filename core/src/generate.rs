@@ -57,7 +57,7 @@ pub fn generate(model: &ModelSet, params: &SoundParams, sample_rate: Option<u32>
     let t1 = Instant::now();
     let mut wav = model.invert(&mel)?;
     let t2 = Instant::now();
-    dsp::post_process(&mut wav, meta.sample_rate as f32);
+    dsp::post_process(&mut wav, meta.sample_rate as f32, meta.end_fade_samples());
     let rate = sample_rate.unwrap_or(meta.sample_rate);
     let samples = dsp::resample(&wav, meta.sample_rate, rate)?;
     let t3 = Instant::now();

@@ -93,6 +93,12 @@ pub trait KitSource: Send + Sync {
     fn target(&self, pad: usize, meta: &ModelMeta) -> PadTarget;
     /// Tune of pad `pad` in semitones, −24…24 (applied by resampling on the worker).
     fn tune_semitones(&self, pad: usize) -> f32;
+    /// Whether the loaded model `meta` can make pad `pad`'s recipe; `Err(reason)` (e.g. "class
+    /// 7 is not in model X") keeps the pad's current sound and shows the reason instead of
+    /// generating something else. Default: always playable.
+    fn playable(&self, _pad: usize, _meta: &ModelMeta) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A [`KitSource`] set by hand (CLI, benchmarks, tests): the targets are given, not derived.

@@ -6,6 +6,8 @@
 //! Spectrogram Inversion using Multi-head Convolutional Neural Networks", 2018.
 //!
 //! - [`model`]: loading and validating the TorchScript model set (`assets/`).
+//! - [`catalog`]: the installed model sets (embedded, user folder, added folders), their names and
+//!   hashes.
 //! - [`control`]: pad/fine/range/variation controls → latent `z` and class weights.
 //! - [`generate`]: `z` → log-Mel → waveform → post-processing; encoding of a user's sample.
 //! - [`kit`]: the 16 pads: recipes the worker reads, playback settings, the GM default kit.
@@ -19,6 +21,7 @@
 
 pub mod audio_file;
 pub mod bench;
+pub mod catalog;
 pub mod control;
 pub mod dsp;
 pub mod engine;

@@ -45,6 +45,8 @@ pub struct ModelSet {
     mcnn: CModule,
     encoder: CModule,
     source: String,
+    /// [`crate::catalog::hash_bytes`] of the set's files (its identity in saved projects).
+    hash: String,
     /// GEMM precision of the inverter in force: `Some(true)` bfloat16, `Some(false)` float32,
     /// `None` when `mcnn.pt` has no `set_gemm_bf16` switch (models exported before it).
     inverter_bf16: Option<bool>,
@@ -126,6 +128,7 @@ impl ModelSet {
             encoder: load_module("encoder.pt", bytes.encoder)?,
             meta,
             source: source.to_owned(),
+            hash: crate::catalog::hash_bytes(bytes),
             inverter_bf16: None,
         };
         // validate in float32 GEMMs (works on every CPU), then try bf16 as a candidate only
@@ -200,6 +203,11 @@ impl ModelSet {
     /// Where the set was loaded from (a directory, or "embedded model set").
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// The set's identity: FNV-1a 64 over its files, 16 hex digits (see [`crate::catalog`]).
+    pub fn hash(&self) -> &str {
+        &self.hash
     }
 
     /// Decoder: latent `z` `[64]` and class weights `c` `[C]` → normalised log-Mel spectrogram,

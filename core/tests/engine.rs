@@ -190,3 +190,57 @@ fn dropping_the_engine_joins_its_thread() {
     assert!(t.elapsed() < Duration::from_secs(2));
     assert!(count() < with, "worker thread still alive after drop");
 }
+
+#[test]
+fn switching_models_regenerates_every_pad_and_a_failed_switch_keeps_the_old_model() {
+    let kit = varied_kit();
+    let (engine, mut link) = start(&kit, Some(ModelSource::Dir(fixture_dir())), 48_000.0);
+    let mut voices = Voices::new(48_000.0);
+    assert!(link.sync(&mut voices, Duration::from_secs(20)));
+    assert_eq!(pad_audio(&engine, 0).unwrap().sample_rate, 16_000);
+
+    engine.send(Command::Switch(ModelSource::Dir(fixture_v2_dir()))).unwrap();
+    assert!(
+        wait_until(|| (0..PADS).all(|p| pad_audio(&engine, p).is_some_and(|a| a.sample_rate == 44_100))),
+        "every pad is made again by the new model"
+    );
+    assert_eq!(engine.status().lock().sounds_made, 2 * PADS as u64);
+
+    let broken = tempfile::tempdir().unwrap();
+    engine.send(Command::Switch(ModelSource::Dir(broken.path().to_path_buf()))).unwrap();
+    assert!(wait_until(|| engine.status().lock().last_error.as_deref().is_some_and(|e| e.contains("cannot switch"))));
+    let st = engine.status().lock();
+    assert!(matches!(&st.model, ModelState::Ready { sample_rate: 44_100, .. }), "{:?}", st.model);
+    assert!((0..PADS).all(|p| st.pads[p].audio.as_ref().is_some_and(|(_, a)| a.sample_rate == 44_100)));
+}
+
+/// A kit whose odd pads are not playable on any model.
+struct HalfPlayable(Arc<ManualKit>);
+
+impl ndm_core::KitSource for HalfPlayable {
+    fn target(&self, pad: usize, meta: &ndm_core::ModelMeta) -> PadTarget {
+        self.0.target(pad, meta)
+    }
+    fn tune_semitones(&self, pad: usize) -> f32 {
+        self.0.tune_semitones(pad)
+    }
+    fn playable(&self, pad: usize, meta: &ndm_core::ModelMeta) -> Result<(), String> {
+        if pad % 2 == 1 { Err(format!("pad {pad}: class not in {}", meta.name)) } else { Ok(()) }
+    }
+}
+
+#[test]
+fn an_unplayable_pad_keeps_its_sound_and_says_why() {
+    let kit = varied_kit();
+    let source = Arc::new(HalfPlayable(kit.clone()));
+    let (engine, _link) = Engine::start(EngineConfig { kit: source, status: StatusHandle::new(), intra_op_threads: 1 });
+    let stored = Arc::new(NativeAudio { sample_rate: 16_000, pcm: vec![1000; 512] });
+    engine.send(Command::SetStored { pad: 1, key: 1, audio: stored.clone() }).unwrap();
+    engine.send(Command::Load(ModelSource::Dir(fixture_dir()))).unwrap();
+    engine.set_sample_rate(48_000.0);
+    assert!(wait_until(|| pad_audio(&engine, 0).is_some() && engine.status().lock().pads[1].error.is_some()));
+    let st = engine.status().lock();
+    assert!(st.pads[1].error.as_deref().unwrap().contains("class not in tiny-test-fixture"));
+    assert_eq!(st.pads[1].audio.as_ref().unwrap().1, stored, "the stored sound stays");
+    assert!(st.pads[3].audio.is_none(), "nothing else was made for an unplayable pad");
+}

@@ -8,6 +8,11 @@ pub fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny_model")
 }
 
+/// The tiny random-weight fixture of the version-2 contract (44.1 kHz, 1.51 s, 50 ms end fade).
+pub fn fixture_v2_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny_model_v2")
+}
+
 /// The shipped model set, `assets/`.
 pub fn assets_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets")
