@@ -11,10 +11,14 @@ from model import CLASSES
 
 
 class DrumData:
-    """Holds the cached waveforms (cache/dataset.npz written by build_dataset.py)."""
+    """Holds the cached waveforms (cache/dataset.npz written by build_dataset.py, or a user
+    library's dataset.npz written by train_library.py). ``classes``: the class names in label
+    order, from the file's ``classes`` array when it has one (user libraries), else the shipped
+    ``model.CLASSES``; ``n_classes`` = their count."""
 
     def __init__(self, path: str, gain_copy_weight: float = 0.5):
         d = np.load(path)
+        self.classes = [str(c) for c in d["classes"]] if "classes" in d else list(CLASSES)
         self.wav = torch.from_numpy(d["wav"].astype(np.float32))
         self.label = torch.from_numpy(d["label"].astype(np.int64))
         self.is_val = torch.from_numpy(d["is_val"].astype(bool))
@@ -27,7 +31,7 @@ class DrumData:
         self.sr_in = torch.from_numpy(d["sr_in"].astype(np.int64)) if "sr_in" in d else \
             torch.full((len(self.label),), self.sample_rate, dtype=torch.int64)
         self.low_rate = self.sr_in < self.sample_rate
-        self.n_classes = len(CLASSES)
+        self.n_classes = len(self.classes)
         self.train_idx = torch.nonzero(~self.is_val).flatten()
         self.val_idx = torch.nonzero(self.is_val).flatten()
         # real recordings only (no gain copies) for statistics / classifier / PCA
@@ -110,4 +114,5 @@ def augment(x: torch.Tensor, gen: torch.Generator, p_pitch: float = 0.5, p_shift
 
 
 def one_hot(labels: torch.Tensor, n: int = len(CLASSES)) -> torch.Tensor:
+    """labels [B] (int64) -> one-hot class weights [B, n] (float32, on the labels' device)."""
     return F.one_hot(labels, n).float()

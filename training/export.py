@@ -61,6 +61,8 @@ def pca(codes: np.ndarray, k: int = N_PCA) -> dict:
 
 
 def latent_stats(codes: np.ndarray, labels: np.ndarray, classes=CLASSES) -> dict:
+    """PCA of the training codes [N, latent] overall and per class (labels [N] index
+    ``classes``; a class without codes gets the global PCA)."""
     per = {}
     for i, c in enumerate(classes):
         sel = codes[labels == i]
@@ -68,12 +70,22 @@ def latent_stats(codes: np.ndarray, labels: np.ndarray, classes=CLASSES) -> dict
     return dict(global_=pca(codes), per_class=per)
 
 
-def make_meta(a: AudioConfig, m: ModelConfig, codes, labels, name: str, training: dict | None) -> dict:
-    ls = latent_stats(codes, labels)
+MAX_CLASSES = 16  # ndm-core's fixed class-weight vector (core/src/meta.rs MAX_CLASSES)
+
+
+def make_meta(a: AudioConfig, m: ModelConfig, codes, labels, name: str, training: dict | None,
+              classes: list[str] | None = None) -> dict:
+    """model.json content: contract numbers of ``a``, latent size of ``m``, PCA control axes of
+    the training ``codes`` [N, latent] with ``labels`` [N], class names ``classes`` (label
+    order; default the shipped ``model.CLASSES``), optional ``training`` provenance."""
+    classes = list(CLASSES if classes is None else classes)
+    if len(classes) != m.n_classes:
+        raise ValueError(f"{len(classes)} class names for a model of {m.n_classes} classes")
+    ls = latent_stats(codes, labels, classes)
     meta = dict(schema_version=int(getattr(a, "version", 1)), name=name, sample_rate=a.sample_rate,
                 n_fft=a.n_fft, hop=a.hop,
                 n_mels=a.n_mels, n_frames=a.n_frames, n_samples=a.n_samples,
-                latent_dim=m.latent_dim, classes=list(CLASSES),
+                latent_dim=m.latent_dim, classes=classes,
                 mel=dict(f_min=a.f_min, f_max=a.f_max, log_floor=a.log_floor,
                          norm_mean=a.norm_mean, norm_std=a.norm_std),
                 latent={"global": ls["global_"], "per_class": ls["per_class"]})
@@ -101,6 +113,7 @@ def validate_meta(meta: dict, schema_path: str = SCHEMA) -> None:
         assert len(p.get("centre", p["mean"])) == d
         assert len(p["std"]) == len(p["components"])
     assert set(meta["latent"]["per_class"]) == set(meta["classes"])
+    assert 1 <= len(meta["classes"]) <= MAX_CLASSES, f"1..{MAX_CLASSES} classes"
 
 
 def to_script(mod: torch.nn.Module, example: tuple):
@@ -145,7 +158,12 @@ def time_decoder_mcnn(dec_path: str, mcnn_path: str, n_classes: int, latent_dim:
 
 def export_models(enc: Encoder, dec: Decoder, mcnn: MCNN, a: AudioConfig, m: ModelConfig,
                   codes: np.ndarray, labels: np.ndarray, out: str, name: str = "ndm",
-                  training: dict | None = None, tol: float = 1e-4, timing: bool = True) -> dict:
+                  training: dict | None = None, tol: float = 1e-4, timing: bool = True,
+                  classes: list[str] | None = None) -> dict:
+    """Script/trace, save, reload and check decoder.pt / mcnn.pt / encoder.pt and write
+    model.json into ``out``. ``codes`` [N, latent] / ``labels`` [N]: training codes for the PCA
+    axes; ``classes``: class names in label order (default ``model.CLASSES``; their count must
+    be ``m.n_classes``). Returns the per-module report (how, max abs diff, bytes, params)."""
     os.makedirs(out, exist_ok=True)
     enc.eval(); dec.eval()
     # the exported inverter runs its GEMMs in bfloat16 (~1.5x faster per sound on one thread,
@@ -156,10 +174,14 @@ def export_models(enc: Encoder, dec: Decoder, mcnn: MCNN, a: AudioConfig, m: Mod
     C, D = m.n_classes, m.latent_dim
     g = torch.Generator().manual_seed(0)
     z = torch.randn(2, D, generator=g)
-    c = torch.zeros(2, C); c[0, 0] = 1.0; c[1, 1] = 0.5; c[1, 2] = 0.5
+    c = torch.zeros(2, C); c[0, 0] = 1.0
+    if C >= 3:
+        c[1, 1] = 0.5; c[1, 2] = 0.5
+    else:
+        c[1] = 1.0 / C
     mel = torch.randn(2, a.n_mels, a.n_frames, generator=g)
     wav = 0.1 * torch.randn(2, a.n_samples, generator=g)
-    meta = make_meta(a, m, codes, labels, name, training)
+    meta = make_meta(a, m, codes, labels, name, training, classes)
     validate_meta(meta)
     report = {}
     for fname, mod, ex, shape in [
@@ -212,7 +234,8 @@ def training_codes(enc: Encoder, data_path: str):
     data = DrumData(data_path)
     idx = data.train_real_idx
     with torch.no_grad():
-        codes = torch.cat([enc(data.wav[i], one_hot(data.label[i])) for i in torch.split(idx, 64)])
+        codes = torch.cat([enc(data.wav[i], one_hot(data.label[i], data.n_classes))
+                           for i in torch.split(idx, 64)])
     return codes.numpy(), data.label[idx].numpy(), data
 
 
@@ -246,7 +269,8 @@ def main():
                   final_finetune=ft_hist[-1] if ft_hist else None),
         model_config=dict(m.__dict__, **{k: v for k, v in mc["m"].items() if k.startswith("mcnn_")}),
         exported_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    rep = export_models(enc, dec, mcnn, a, m, codes, labels, a_.out, a_.name, training)
+    rep = export_models(enc, dec, mcnn, a, m, codes, labels, a_.out, a_.name, training,
+                        classes=data.classes)
     total = sum(os.path.getsize(os.path.join(a_.out, f)) for f in os.listdir(a_.out))
     print(json.dumps(rep, indent=1))
     print(f"assets total {total / 1e6:.2f} MB")

@@ -296,7 +296,7 @@ def per_class_mmd(z: torch.Tensor, labels: torch.Tensor, gen: Optional[torch.Gen
         zc = z[labels == c]
         if zc.shape[0] < 2:
             continue
-        stats.append(imq_mmd(zc, torch.randn(zc.shape, generator=gen)))
+        stats.append(imq_mmd(zc, torch.randn(zc.shape, generator=gen).to(zc.device)))
     return torch.stack(stats).mean()
 
 

@@ -18,6 +18,12 @@ budget in minutes; checkpoints are written every --ckpt-every seconds and at the
   finetune  MCNN on a 50/50 mix of true log-Mel and WAE reconstructions (full length).
 Norm statistics (norm_mean/std of the log-Mel) are computed once from the training split
 and stored in checkpoints/norm.json.
+
+Several processes (data parallel, DistributedDataParallel) through PyTorch's launcher:
+    torchrun --nproc_per_node 2 train.py --stages wae ...
+(gloo on CPU, nccl with --device cuda; each rank draws its own reproducible sample stream,
+gradients are averaged, rank 0 alone logs and writes checkpoints; see distributed.py and
+README "Training on several machines"). Without torchrun nothing changes.
 """
 from __future__ import annotations
 
@@ -35,6 +41,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import distributed as D  # noqa: E402
 from data import DrumData, augment, one_hot  # noqa: E402
 from model import (AudioConfig, AuxMelClassifier, Decoder, Encoder, MCNN, MelFrontEnd,  # noqa: E402
                    ModelConfig, MultiResSTFTLoss, audio_config, band_keep_mask, count_params,
@@ -73,14 +80,20 @@ def default_configs(args=None):
 
 
 def log(msg: str):
-    print(time.strftime("%H:%M:%S"), msg, flush=True)
+    """Timestamped line on stdout (rank 0 only when distributed)."""
+    if D.ENV.is_main:
+        print(time.strftime("%H:%M:%S"), msg, flush=True)
 
 
 def norm_stats(data: DrumData, a: AudioConfig) -> tuple[float, float]:
+    """(mean, std) of the log-Mel over the real training items, from CKPT/norm.json or computed
+    and written there (by rank 0; every rank gets rank 0's numbers)."""
+    if not D.ENV.is_main:
+        return D.broadcast_object(None)
     p = os.path.join(CKPT, "norm.json")
     if os.path.exists(p):
         d = json.load(open(p))
-        return d["norm_mean"], d["norm_std"]
+        return D.broadcast_object((d["norm_mean"], d["norm_std"]))
     fe = MelFrontEnd(a)
     with torch.no_grad():
         lm = torch.cat([fe.logmel(data.wav[i]) for i in
@@ -88,7 +101,7 @@ def norm_stats(data: DrumData, a: AudioConfig) -> tuple[float, float]:
     mean, std = float(lm.mean()), float(lm.std())
     os.makedirs(CKPT, exist_ok=True)
     json.dump(dict(norm_mean=mean, norm_std=std), open(p, "w"))
-    return mean, std
+    return D.broadcast_object((mean, std))
 
 
 COMPACT = {"on": False}  # --compact-ckpt: optimiser moments stored in bfloat16
@@ -106,6 +119,9 @@ def compact_opt_state(sd: dict) -> dict:
 
 
 def save(path, **kw):
+    """torch.save of ``kw`` to ``path`` through a temporary file (atomic); rank 0 only."""
+    if not D.ENV.is_main:
+        return
     if COMPACT["on"]:
         kw = {k: (compact_opt_state(v) if k.startswith("opt") and isinstance(v, dict) and "state" in v else v)
               for k, v in kw.items()}
@@ -198,37 +214,82 @@ def cosine_lr(step, total, base, warm=200):
     return base * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * t)))
 
 
+class WAENet(torch.nn.Module):
+    """Encoder + decoder as one module for DistributedDataParallel (one forward per step). The
+    forward draws from ``gen`` in the order of the original single-process loop (MMD prior,
+    then the prior classes and codes), so single-process runs are unchanged."""
+
+    def __init__(self, enc: Encoder, dec: Decoder):
+        super().__init__()
+        self.enc, self.dec = enc, dec
+
+    def forward(self, mel: torch.Tensor, c: torch.Tensor, lab: torch.Tensor, gen: torch.Generator,
+                per_class: bool, n_prior: int, n_classes: int):
+        """mel [B, n_mels, T] normalised log-Mel, c [B, C] class weights, lab [B] labels ->
+        (z [B, latent], rec [B, n_mels, T], MMD scalar, prior classes [n_prior] or None,
+        decoded prior sounds [n_prior, n_mels, T] or None)."""
+        z = self.enc.encode_mel(mel, c)
+        rec = self.dec(z, c)
+        if per_class:
+            l_mmd = per_class_mmd(z, lab, gen)
+        else:
+            l_mmd = imq_mmd(z, torch.randn(z.shape, generator=gen).to(z.device))
+        cg = mel_g = None
+        if n_prior > 0:
+            # class consistency of samples from the prior: every class, z ~ N(0, I)
+            cg = torch.randint(0, n_classes, (n_prior,), generator=gen).to(z.device)
+            zg = torch.randn(n_prior, z.shape[1], generator=gen).to(z.device)
+            mel_g = self.dec(zg, one_hot(cg, n_classes))
+        return z, rec, l_mmd, cg, mel_g
+
+
+def _stage_limit(args, name: str) -> int:
+    """--<stage>-max-steps (0: no limit; a total over resumed runs)."""
+    return int(getattr(args, f"{name}_max_steps", 0) or 0)
+
+
 def train_wae(args, data, a, m, fe):
     path = os.path.join(CKPT, "wae.pt")
+    dev = D.ENV.device
     enc, dec = Encoder(a, m), Decoder(a, m)
     aux = AuxMelClassifier(a.n_mels, m.n_classes)
     enc.front.set_norm(a.norm_mean, a.norm_std)
     params = list(enc.parameters()) + list(dec.parameters())
-    opt = torch.optim.Adam(params, lr=args.wae_lr)
-    opt_aux = torch.optim.Adam(aux.parameters(), lr=1e-3, weight_decay=1e-4)
     st = load(path)
     step, wall = 0, 0.0
     hist = []
+    restart = False
     if st:
         enc.load_state_dict(st["enc"]); dec.load_state_dict(st["dec"])
         step, wall, hist = st["step"], st["wall"], st.get("hist", [])
         if "aux" in st:
-            aux.load_state_dict(st["aux"]); opt_aux.load_state_dict(st["opt_aux"])
+            aux.load_state_dict(st["aux"])
+    enc.to(dev); dec.to(dev); aux.to(dev); fe = fe.to(dev)
+    opt = torch.optim.Adam(params, lr=args.wae_lr)
+    opt_aux = torch.optim.Adam(aux.parameters(), lr=1e-3, weight_decay=1e-4)
+    if st:
+        if "aux" in st:
+            opt_aux.load_state_dict(st["opt_aux"])
         if args.wae_restart:
             # changed objective: keep the weights, fresh optimiser and lr schedule
             hist.append(dict(stage="restart", step=step, note="wae restart", args=vars(args)))
             log(f"wae: restart from the weights of step {step}")
             step = 0
+            restart = True
         elif "opt" in st:
             opt.load_state_dict(st["opt"])
             log(f"wae: resumed at step {step}")
         else:
             log(f"wae: resumed at step {step} with a fresh optimiser (seeded checkpoint)")
     log(f"wae: enc {count_params(enc)} dec {count_params(dec)} aux {count_params(aux)} params")
-    gen = torch.Generator().manual_seed(1000 + step)
-    if st and "gen" in st and not args.wae_restart:
-        gen.set_state(st["gen"])  # resume the data/prior stream where it stopped
+    gen = D.rank_generator(1000 + step)
+    if st and not restart:
+        D.restore_generator(gen, st)  # resume the data/prior stream where it stopped
+    net = D.ddp(WAENet(enc, dec))
+    aux_net = D.ddp(aux)
+    aux_params = dict(aux.named_parameters())
     budget = args.wae_minutes * 60
+    limit = _stage_limit(args, "wae")
     t0 = time.time(); last_ck = t0
     est_total = args.wae_total_steps
     acc = dict(rec=0.0, mmd=0.0, cls=0.0, aux_acc=0.0, n=0)
@@ -238,53 +299,50 @@ def train_wae(args, data, a, m, fe):
     # items from sources below the contract rate (e.g. 22.05 kHz files in a 44.1 kHz set) have
     # an empty top band: it is left out of their reconstruction loss (mel bands whose centre
     # lies above 0.94 * sr_in / 2), so the decoder is never taught a dull top octave
-    centres = mel_band_centres(a)
+    centres = mel_band_centres(a).to(dev)
     lowpass_p = args.wae_lowpass if args.wae_lowpass is not None else (0.5 if a.version == 1 else 0.0)
 
     def ckpt():
+        gens = D.gather_generator_states(gen)  # collective: every rank calls ckpt()
+        extra = dict(gen_ranks=gens) if gens is not None else {}
         save(path, enc=enc.state_dict(), dec=dec.state_dict(), opt=opt.state_dict(),
              aux=aux.state_dict(), opt_aux=opt_aux.state_dict(), step=step, batch=batch,
              wall=wall + time.time() - t0, hist=hist, a=a.__dict__, m=m.__dict__,
-             gen=gen.get_state())
+             gen=gen.get_state(), **extra)
 
-    while time.time() - t0 < budget and not should_stop():
+    while not D.any_rank(time.time() - t0 >= budget or should_stop() or (limit > 0 and step >= limit)):
         if args.mmd_per_class > 0:
             idx = data.sample_stratified(args.mmd_classes, args.mmd_per_class, gen)
         else:
             idx = data.sample_indices(args.wae_batch, gen)
         with torch.no_grad():
-            x = augment(data.wav[idx], gen, sr=a.sample_rate, p_lowpass=lowpass_p)
+            x = augment(data.wav[idx], gen, sr=a.sample_rate, p_lowpass=lowpass_p).to(dev)
             mel = fe(x)
-        lab = data.label[idx]
-        c = one_hot(lab)
+        lab = data.label[idx].to(dev)
+        c = one_hot(lab, m.n_classes)
         for g in opt.param_groups:
             g["lr"] = cosine_lr(step, est_total, args.wae_lr)
-        z = enc.encode_mel(mel, c)
-        rec = dec(z, c)
+        z, rec, l_mmd, cg, mel_g = net(mel, c, lab, gen, args.mmd_per_class > 0,
+                                       len(idx) if args.cls_lambda > 0 else 0, m.n_classes)
         if bool(data.low_rate[idx].any()):
-            cut = torch.where(data.low_rate[idx], 0.94 * data.sr_in[idx].float() / 2, float("inf"))
+            cut = torch.where(data.low_rate[idx], 0.94 * data.sr_in[idx].float() / 2, float("inf")).to(dev)
             keep = band_keep_mask(centres, cut).expand_as(rec)
             l_rec = ((rec - mel).abs() * keep).sum() / keep.sum()
         else:
             l_rec = (rec - mel).abs().mean()
-        if args.mmd_per_class > 0:
-            l_mmd = per_class_mmd(z, lab, gen)
-        else:
-            l_mmd = imq_mmd(z, torch.randn(z.shape, generator=gen))
         loss = l_rec + args.mmd_lambda * l_mmd
         l_cls = torch.zeros(())
         if args.cls_lambda > 0:
-            # class consistency of samples from the prior: every class, z ~ N(0, I)
-            cg = torch.randint(0, m.n_classes, (len(idx),), generator=gen)
-            mel_g = dec(torch.randn(len(idx), m.latent_dim, generator=gen), one_hot(cg))
-            l_cls = F.cross_entropy(aux(mel_g), cg)
+            # the critic's own weights get no gradient from this loss (detached copies): it
+            # learns from real spectrograms only, below
+            l_cls = F.cross_entropy(torch.func.functional_call(
+                aux, {k: v.detach() for k, v in aux_params.items()}, (mel_g,)), cg)
             loss = loss + args.cls_lambda * l_cls
         opt.zero_grad(); loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 5.0)
         opt.step()
-        # the critic learns from real spectrograms only (its grads from l_cls are dropped)
         opt_aux.zero_grad()
-        logits = aux(mel)
+        logits = aux_net(mel)
         F.cross_entropy(logits, lab, label_smoothing=0.05).backward()
         opt_aux.step()
         step += 1
@@ -292,20 +350,29 @@ def train_wae(args, data, a, m, fe):
         acc["aux_acc"] += (logits.argmax(1) == lab).float().mean().item(); acc["n"] += 1
         if step % 50 == 0:
             n = acc.pop("n")
-            r = dict(step=step, **{k: v / n for k, v in acc.items()},
+            r = dict(step=step, **{k: D.mean_over_ranks(v / n) for k, v in acc.items()},
                      lr=opt.param_groups[0]["lr"], wall=wall + time.time() - t0)
             hist.append(r); log(f"wae {r}")
             acc = dict(rec=0.0, mmd=0.0, cls=0.0, aux_acc=0.0, n=0)
-        if time.time() - last_ck > args.ckpt_every:
+        if STEP_HOOK["fn"] is not None:
+            STEP_HOOK["fn"]("wae", step)
+        if D.any_rank(time.time() - last_ck > args.ckpt_every):
             ckpt(); last_ck = time.time()
     ckpt()
+    D.barrier()  # the checkpoint is on disk before any rank reads it
     log(f"wae: done, step {step}")
     return enc, dec
 
 
-def mcnn_batch(data, idx, gen, fe, crop_frames, hop, sr=22050):
+# optional per-step callback fn(stage, step) (train_library.py: progress bar); None = nothing
+STEP_HOOK = {"fn": None}
+
+
+def mcnn_batch(data, idx, gen, fe, crop_frames, hop, sr=22050, device="cpu"):
+    """Augmented sounds of ``idx`` and their normalised log-Mels, optionally random crops of
+    ``crop_frames`` frames (half of them from the onset): (x [B, n], mel [B, n_mels, T])."""
     with torch.no_grad():
-        x = augment(data.wav[idx], gen, sr=sr)
+        x = augment(data.wav[idx], gen, sr=sr).to(device)
         mel = fe(x)
         if crop_frames and crop_frames < mel.shape[-1]:
             T = mel.shape[-1]
@@ -319,19 +386,37 @@ def mcnn_batch(data, idx, gen, fe, crop_frames, hop, sr=22050):
     return x, mel
 
 
+class SpectrumNet(torch.nn.Module):
+    """The inverter's spectral head as one DDP-able forward for the phase losses:
+    mel [B, n_mels, T] -> (log-magnitude, phase [B, T, bins], waveform [B, T * hop])."""
+
+    def __init__(self, net: MCNN, hop: int):
+        super().__init__()
+        self.net, self.hop = net, hop
+
+    def forward(self, mel: torch.Tensor):
+        logmag, phase = self.net.spec.spectrum(mel)
+        y = torch.clamp(self.net.spec.synth(logmag, phase, mel.shape[2] * self.hop), -1.0, 1.0)
+        return logmag, phase, y
+
+
 def train_mcnn(args, data, a, m, fe, stage="mcnn", enc=None, dec=None):
     path = os.path.join(CKPT, args.mcnn_ckpt)
+    dev = D.ENV.device
     net = MCNN(a, m)
     net.n_samples = 1 << 30  # crops: no output truncation during training
-    opt = torch.optim.Adam(net.parameters(), lr=args.mcnn_lr, betas=(0.8, 0.99))
     st = load(path)
     step, wall, hist = 0, 0.0, []
     ft_step = 0
+    missing = unexpected = []
     if st:
         own = net.state_dict()
         sd = {k: v for k, v in st["net"].items() if k in own and own[k].shape == v.shape}
         missing, unexpected = net.load_state_dict(sd, strict=False)
         unexpected = list(unexpected) + [k for k in st["net"] if k not in sd]
+    net.to(dev); fe = fe.to(dev)
+    opt = torch.optim.Adam(net.parameters(), lr=args.mcnn_lr, betas=(0.8, 0.99))
+    if st:
         step, wall, hist = st["step"], st["wall"], st.get("hist", [])
         ft_step = st.get("ft_step", 0)
         if missing or unexpected:
@@ -344,32 +429,47 @@ def train_mcnn(args, data, a, m, fe, stage="mcnn", enc=None, dec=None):
             opt.load_state_dict(st["opt"])
         log(f"{stage}: resumed mcnn at step {step} (finetune steps {ft_step})")
     log(f"{stage}: mcnn {count_params(net)} params")
-    loss_fn = MultiResSTFTLoss([int(v) for v in args.stft_ffts.split(",")], per_item=args.sc_per_item)
-    gen = torch.Generator().manual_seed(2000 + step)
-    if st and st.get("gen") is not None and st.get("gen_stage") == stage and not (missing or unexpected):
-        gen.set_state(st["gen"])  # same stage resumed: continue its data stream
+    loss_fn = MultiResSTFTLoss([int(v) for v in args.stft_ffts.split(",")], per_item=args.sc_per_item).to(dev)
+    gen = D.rank_generator(2000 + step)
+    if st and st.get("gen_stage") == stage and not (missing or unexpected):
+        D.restore_generator(gen, st)  # same stage resumed: continue its data stream
     budget = (args.mcnn_minutes if stage == "mcnn" else args.finetune_minutes) * 60
+    limit = _stage_limit(args, stage)
     t0 = time.time(); last_ck = t0
     acc = dict(sc=0.0, lm=0.0, ph=0.0, n=0)
     use_phase = args.phase_loss > 0
     if use_phase and (net.spec is None or net.use_conv):
         raise SystemExit("--phase-loss needs a spectral-head-only inverter (--mcnn-heads 0)")
-    window = torch.hann_window(a.n_fft)
+    window = torch.hann_window(a.n_fft).to(dev)
     net.train()
+    # alpha / scale (and the conv heads in the phase path) may take no part in the loss
+    run = D.ddp(SpectrumNet(net, a.hop) if use_phase else net, find_unused=True)
     if dec is not None:
-        enc.eval(); dec.eval()
-    while time.time() - t0 < budget and not should_stop():
+        enc.to(dev).eval(); dec.to(dev).eval()
+
+    def ckpt():
+        gens = D.gather_generator_states(gen)  # collective
+        extra = dict(gen_ranks=gens) if gens is not None else {}
+        save(path, net=net.state_dict(), opt=opt.state_dict(), step=step, ft_step=ft_step,
+             wall=wall + time.time() - t0, hist=hist, a=a.__dict__, m=m.__dict__,
+             gen=gen.get_state(), gen_stage=stage, **extra)
+
+    def done() -> bool:
+        n = (step - ft_step) if stage == "mcnn" else ft_step
+        return time.time() - t0 >= budget or should_stop() or (limit > 0 and n >= limit)
+
+    while not D.any_rank(done()):
         if stage == "mcnn":
             idx = data.sample_indices(args.mcnn_batch, gen)
-            x, mel = mcnn_batch(data, idx, gen, fe, args.crop_frames, a.hop, a.sample_rate)
+            x, mel = mcnn_batch(data, idx, gen, fe, args.crop_frames, a.hop, a.sample_rate, dev)
             lr = args.mcnn_const_lr if args.mcnn_const_lr > 0 else \
                 cosine_lr(step, args.mcnn_total_steps, args.mcnn_lr)
         else:
             idx = data.sample_indices(args.mcnn_batch // 2, gen)
             with torch.no_grad():
-                x = augment(data.wav[idx], gen, sr=a.sample_rate)
+                x = augment(data.wav[idx], gen, sr=a.sample_rate).to(dev)
                 mel = fe(x)
-                c = one_hot(data.label[idx])
+                c = one_hot(data.label[idx], m.n_classes).to(dev)
                 melr = dec(enc.encode_mel(mel, c), c)
                 mel = torch.cat([mel, melr]); x = torch.cat([x, x])
             lr = args.finetune_lr
@@ -379,15 +479,14 @@ def train_mcnn(args, data, a, m, fe, stage="mcnn", enc=None, dec=None):
         if use_phase:
             # APNet-style anti-wrapping phase losses against the target's own STFT (same
             # n_fft / hop / framing as the head's iSTFT), magnitude-weighted
-            logmag, phase = net.spec.spectrum(mel)
-            y = torch.clamp(net.spec.synth(logmag, phase, mel.shape[2] * a.hop), -1.0, 1.0)
+            logmag, phase, y = run(mel)
             with torch.no_grad():
                 S = torch.stft(x, a.n_fft, a.hop, a.n_fft, window, center=True, pad_mode="reflect",
                                return_complex=True).transpose(1, 2)[:, : mel.shape[2]]
             ip, gd, iaf = phase_losses(phase, torch.angle(S), S.abs())
             l_ph = (ip + gd + iaf) / 3
         else:
-            y = net(mel)
+            y = run(mel)
         sc, lm = loss_fn(y, x)
         loss = sc + lm + args.phase_loss * l_ph
         opt.zero_grad(); loss.backward()
@@ -397,24 +496,24 @@ def train_mcnn(args, data, a, m, fe, stage="mcnn", enc=None, dec=None):
             ft_step += 1
         acc["sc"] += sc.item(); acc["lm"] += lm.item(); acc["ph"] += l_ph.item(); acc["n"] += 1
         if step % 50 == 0:
-            r = dict(stage=stage, step=step, sc=acc["sc"] / acc["n"], logmag=acc["lm"] / acc["n"],
-                     lr=lr, wall=wall + time.time() - t0)
+            r = dict(stage=stage, step=step, sc=D.mean_over_ranks(acc["sc"] / acc["n"]),
+                     logmag=D.mean_over_ranks(acc["lm"] / acc["n"]), lr=lr, wall=wall + time.time() - t0)
             if use_phase:
-                r["phase"] = acc["ph"] / acc["n"]
+                r["phase"] = D.mean_over_ranks(acc["ph"] / acc["n"])
             hist.append(r); log(f"{stage} {r}"); acc = dict(sc=0.0, lm=0.0, ph=0.0, n=0)
-        if time.time() - last_ck > args.ckpt_every:
-            save(path, net=net.state_dict(), opt=opt.state_dict(), step=step, ft_step=ft_step,
-                 wall=wall + time.time() - t0, hist=hist, a=a.__dict__, m=m.__dict__,
-                 gen=gen.get_state(), gen_stage=stage)
+        if STEP_HOOK["fn"] is not None:
+            STEP_HOOK["fn"](stage, ft_step if stage != "mcnn" else step - ft_step)
+        if D.any_rank(time.time() - last_ck > args.ckpt_every):
+            ckpt()
             last_ck = time.time()
-    save(path, net=net.state_dict(), opt=opt.state_dict(), step=step, ft_step=ft_step,
-         wall=wall + time.time() - t0, hist=hist, a=a.__dict__, m=m.__dict__,
-         gen=gen.get_state(), gen_stage=stage)
+    ckpt()
+    D.barrier()
     log(f"{stage}: done, step {step}")
     return net
 
 
-def main():
+def build_parser() -> argparse.ArgumentParser:
+    """train.py's command line (train_library.py builds its stage arguments with it)."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--contract", type=int, default=1, choices=(1, 2),
                     help="audio contract / model.json schema_version: 1 = the shipped 22.05 kHz ~1 s "
@@ -473,6 +572,12 @@ def main():
                     help="transposed-conv heads of the MCNN (default 0: spectral head only)")
     ap.add_argument("--init-from", default="",
                     help="exported model directory (e.g. ../assets) to seed missing checkpoints from")
+    add_distributed_args(ap)
+    return ap
+
+
+def main():
+    ap = build_parser()
     args = ap.parse_args()
     if args.mmd_per_class == 1:
         ap.error("--mmd-per-class needs at least 2 sounds per class (an MMD of one sample is undefined)")
@@ -494,6 +599,10 @@ def main():
     signal.signal(signal.SIGINT, _request_stop)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    env = D.init_distributed(args.device)
+    if env.world_size > 1:
+        log(f"distributed: world size {env.world_size}, backend {env.backend}, device {env.device} "
+            f"(per-rank batches; rank 0 writes checkpoints)")
     os.makedirs(CKPT, exist_ok=True)
     data = DrumData(args.data)
     a, m = default_configs(args)
@@ -506,20 +615,50 @@ def main():
         f"norm {a.norm_mean:.3f} {a.norm_std:.3f}")
     log(f"contract v{a.version}: {a.sample_rate} Hz, n_fft {a.n_fft}, hop {a.hop}, n_mels {a.n_mels}, "
         f"{a.n_frames} frames; checkpoints in {CKPT}; low-rate items {int(data.low_rate.sum())}")
-    if args.init_from:
+    if args.init_from and env.is_main:
         log(f"seeded from {args.init_from}: {seed_from_export(args.init_from, a, m) or 'nothing missing'}")
-    fe = MelFrontEnd(a)
+    D.barrier()  # seeded checkpoints are on disk before any rank loads them
     stages = args.stages.split(",")
-    enc = dec = None
-    cmd_path = os.path.join(CKPT, "commands.json")
-    cmds = json.load(open(cmd_path)) if os.path.exists(cmd_path) else []
-    cmds.append(dict(utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), argv=sys.argv, args=vars(args)))
-    json.dump(cmds, open(cmd_path, "w"), indent=1)
     unknown = [s_ for s_ in stages if s_ not in ("wae", "mcnn", "finetune")]
     if unknown:
         ap.error(f"unknown stages {unknown}")
+    if env.is_main:
+        log_command(args, sys.argv)
+    run_stages(args, data, a, m, stages)
+    D.cleanup()
+
+
+def add_distributed_args(ap: argparse.ArgumentParser, default_device: str = "cpu") -> None:
+    """--device and the per-stage step limits (shared by train.py and train_library.py)."""
+    ap.add_argument("--device", default=default_device, choices=("cpu", "cuda", "auto"),
+                    help="where to train (cuda: one GPU per torchrun process, nccl backend; "
+                         "cpu: gloo backend when launched by torchrun)")
+    for st_ in ("wae", "mcnn", "finetune"):
+        ap.add_argument(f"--{st_}-max-steps", type=int, default=0,
+                        help=f"stop the {st_} stage once its checkpoint holds this many steps (0: no limit)")
+
+
+def log_command(args, argv: list[str]) -> None:
+    """Append this invocation to CKPT/commands.json (rank 0 only)."""
+    if not D.ENV.is_main:
+        return
+    cmd_path = os.path.join(CKPT, "commands.json")
+    cmds = json.load(open(cmd_path)) if os.path.exists(cmd_path) else []
+    entry = dict(utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), argv=argv, args=vars(args))
+    if D.ENV.world_size > 1:
+        entry["world_size"] = D.ENV.world_size
+    cmds.append(entry)
+    json.dump(cmds, open(cmd_path, "w"), indent=1)
+
+
+def run_stages(args, data, a: AudioConfig, m: ModelConfig, stages: list[str]) -> None:
+    """Run ``stages`` (wae / mcnn / finetune) in the order given, each resuming from CKPT;
+    a stop request (signal, --stop-at) skips the remaining ones."""
+    fe = MelFrontEnd(a)
+    enc = dec = None
     for stage in stages:  # in the order given (e.g. mcnn,wae)
-        if should_stop():
+        if D.any_rank(should_stop()):
+            STOP["flag"] = True
             log(f"stop requested: stage {stage} skipped")
             continue
         if stage == "wae":
