@@ -47,7 +47,7 @@ from audio_io import CONTRACTS, find_onset, prepare_oneshot, read_audio, resampl
 from data import DrumData, one_hot  # noqa: E402
 from model import MCNN, Decoder, Encoder, audio_config, model_config  # noqa: E402
 
-AUDIO_EXT = (".wav", ".wave", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".aifc", ".mp3")
+AUDIO_EXT = (".wav", ".wave", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".aifc", ".caf", ".mp3")
 MAX_CLASSES = export.MAX_CLASSES
 SHIPPED = os.path.normpath(os.path.join(HERE, "..", "assets"))
 # shares of the wall-clock budget: WAE, inverter on true Mels, inverter fine-tune on WAE outputs
