@@ -56,7 +56,7 @@ pub enum Error {
     Resample(String),
     /// An export would replace these existing files; it wrote nothing (ask, then export again
     /// with overwriting allowed).
-    #[error("{} already exist{}; nothing was written (allow overwriting to replace): {}", .0.len(), if .0.len() == 1 { "s" } else { "" }, path_list(.0))]
+    #[error("nothing was written: {} file{} already exist{} ({})", .0.len(), if .0.len() == 1 { "" } else { "s" }, if .0.len() == 1 { "s" } else { "" }, path_list(.0))]
     ExportExists(Vec<PathBuf>),
     /// The inference worker thread is gone.
     #[error("the inference worker has stopped")]

@@ -362,8 +362,9 @@ fn one_line(s: &str) -> String {
 /// | `group`, `off_by` | the choke group N, both = N (the standard hi-hat choke idiom); omitted for pads without one |
 ///
 /// No `transpose` / `tune`: the files carry the tune (module doc). A header comment names the
-/// kit, the model, the rate and the format. Differences to the plugin: SFZ's `off_by` choke also
-/// stops an earlier note of the *same* pad, and velocity follows the player's default curve.
+/// kit, the model, the rate and the format; a comment before each region names its pad. Not
+/// exported: length, velocity sensitivity (the player's default velocity curve applies), output
+/// and mute; SFZ chokes with `off_mode`'s default (`fast`) instead of the plugin's 3 ms fade.
 pub fn sfz_text(kit: &KitInfo, pads: &[ExportPad], opts: &ExportOptions) -> String {
     let mut s = String::new();
     let rate = match opts.rate {
@@ -377,8 +378,6 @@ pub fn sfz_text(kit: &KitInfo, pads: &[ExportPad], opts: &ExportOptions) -> Stri
     let _ = writeln!(s, "// Neural Drum Machine kit: {}", one_line(&kit.name));
     let _ = writeln!(s, "// model: {}", one_line(&kit.model));
     let _ = writeln!(s, "// {} pads, mono {bits} WAV at {rate}; the samples carry each pad's tune", pads.len());
-    let _ = writeln!(s);
-    let _ = writeln!(s, "<control>");
     let _ = writeln!(s);
     for p in pads {
         let _ = writeln!(

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use ndm_core::audio_file::{decode_file, write_wav};
 use ndm_core::control::SoundParams;
 use ndm_core::generate::{encode, generate, morph, variations, Encoded};
+use ndm_core::kit_export::{export_kit, ExportOptions, ExportPad, ExportRate, KitFormat, KitInfo, SampleFormat};
 use ndm_core::model::{configure_threads, default_model_dir, one_hot, ModelSet};
 use ndm_core::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -66,17 +67,38 @@ enum Cmd {
         #[arg(short, long)]
         out: PathBuf,
     },
-    /// Render a kit: N one-shots per class into DIR/<class>_<NNN>.wav.
+    /// Render a kit. `--format wav` (default): N one-shots per class into DIR/<class>_<NNN>.wav.
+    /// `--format sfz` / `hydrogen`: the plugin's default 16-pad General MIDI kit as a sampler
+    /// preset: DIR/NAME.sfz next to the pads' WAV files, or the Hydrogen kit folder
+    /// DIR/NAME/ (drumkit.xml + WAV files). Existing files are never replaced without --force.
     Kit {
         #[arg(long)]
         out_dir: PathBuf,
+        /// What to write: wav (one-shots per class), sfz or hydrogen (the GM kit as a preset).
+        #[arg(long, value_enum, default_value_t = KitFormatArg::Wav)]
+        format: KitFormatArg,
+        /// wav: sounds per class.
         #[arg(long, default_value_t = 1)]
         per_class: usize,
+        /// wav: seed of the variations.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Variation amount for the 2nd, 3rd, … sound of each class.
+        /// wav: variation amount for the 2nd, 3rd, … sound of each class.
         #[arg(long, default_value_t = 0.6)]
         amount: f32,
+        /// sfz / hydrogen: sample rate of the WAV files, `model` (default; bit-exact pad sounds
+        /// unless tuned) or a rate in Hz.
+        #[arg(long, value_parser = parse_export_rate)]
+        rate: Option<ExportRate>,
+        /// sfz / hydrogen: sample format of the WAV files, 24 (integer, default) or 32f (float).
+        #[arg(long, value_parser = parse_bits)]
+        bits: Option<SampleFormat>,
+        /// sfz / hydrogen: replace existing files.
+        #[arg(long)]
+        force: bool,
+        /// sfz / hydrogen: preset name (file / folder name; default ndm_gm_kit).
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Encode an audio file: print its latent position as JSON.
     Encode {
@@ -137,6 +159,33 @@ enum Cmd {
         #[arg(long, default_value_t = 50)]
         iterations: usize,
     },
+}
+
+/// `ndm kit --format`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum KitFormatArg {
+    Wav,
+    Sfz,
+    Hydrogen,
+}
+
+fn parse_export_rate(s: &str) -> std::result::Result<ExportRate, String> {
+    if s.eq_ignore_ascii_case("model") {
+        return Ok(ExportRate::Model);
+    }
+    let hz: u32 = s.parse().map_err(|_| format!("expected `model` or a rate in Hz, got {s:?}"))?;
+    if !(8_000..=384_000).contains(&hz) {
+        return Err(format!("{hz} Hz is outside 8000..384000"));
+    }
+    Ok(ExportRate::Host(hz))
+}
+
+fn parse_bits(s: &str) -> std::result::Result<SampleFormat, String> {
+    match s {
+        "24" => Ok(SampleFormat::Int24),
+        "32f" => Ok(SampleFormat::Float32),
+        _ => Err(format!("expected 24 or 32f, got {s:?}")),
+    }
 }
 
 fn parse_blend(s: &str) -> std::result::Result<(String, f32), String> {
@@ -261,7 +310,10 @@ fn run(cli: Cli) -> Result<()> {
             let s = generate(&model, &p, controls.rate)?;
             write(&out, &s.samples, s.sample_rate, s.timing.total_ms())?;
         }
-        Cmd::Kit { out_dir, per_class, seed, amount } => {
+        Cmd::Kit { out_dir, format: KitFormatArg::Wav, per_class, seed, amount, rate, bits, force, name } => {
+            if rate.is_some() || bits.is_some() || force || name.is_some() {
+                return Err(Error::InvalidArgument { what: "kit options", reason: "--rate, --bits, --force and --name apply to --format sfz / hydrogen".into() });
+            }
             for (ci, name) in meta.classes.iter().enumerate() {
                 let base = SoundParams::for_class(ci);
                 for k in 0..per_class.max(1) {
@@ -269,6 +321,36 @@ fn run(cli: Cli) -> Result<()> {
                     let s = generate(&model, &p, None)?;
                     write(&out_dir.join(format!("{name}_{k:03}.wav")), &s.samples, s.sample_rate, s.timing.total_ms())?;
                 }
+            }
+        }
+        Cmd::Kit { out_dir, format, rate, bits, force, name, .. } => {
+            let mut pads = Vec::with_capacity(ndm_core::PADS);
+            for (i, pad) in ndm_core::GM_KIT.iter().enumerate() {
+                let params = pad.params(&meta);
+                let s = generate(&model, &params, None)?;
+                let class = meta.class_index(pad.class).map_or_else(|| meta.classes.first().cloned().unwrap_or_default(), |c| meta.classes[c].clone());
+                eprintln!("  pad {:2} {} ({class}): {:.1} ms", i + 1, pad.label, s.timing.total_ms());
+                pads.push(ExportPad {
+                    index: i,
+                    label: pad.label.to_owned(),
+                    note: pad.note,
+                    class,
+                    gain_db: 0.0,
+                    pan: 0.0,
+                    tune_semitones: pad.tune,
+                    choke_group: pad.choke_group,
+                    audio: ndm_core::NativeAudio::from_f32(&s.samples, s.sample_rate),
+                });
+            }
+            let kit = KitInfo { name: name.unwrap_or_else(|| "ndm_gm_kit".to_owned()), model: meta.name.clone() };
+            let format = if format == KitFormatArg::Sfz { KitFormat::Sfz } else { KitFormat::Hydrogen };
+            let opts = ExportOptions { rate: rate.unwrap_or(ExportRate::Model), format: bits.unwrap_or(SampleFormat::Int24), overwrite: force };
+            let written = export_kit(&out_dir, &kit, format, &pads, &opts).map_err(|e| match e {
+                Error::ExportExists(_) => Error::InvalidArgument { what: "output", reason: format!("{e}; --force replaces them") },
+                e => e,
+            })?;
+            for path in written {
+                println!("{}", path.display());
             }
         }
         Cmd::GmKit { rate, out_dir } => {
