@@ -290,7 +290,12 @@ pub fn export_kit(dir: &Path, kit: &KitInfo, format: KitFormat, pads: &[ExportPa
         let err = |e: &dyn std::fmt::Display| Error::Write { path: path.clone(), reason: e.to_string() };
         let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).map_err(|e| err(&e))?;
-        let mut tmp = tempfile::Builder::new().prefix(".ndm-export-").suffix(".tmp").tempfile_in(parent).map_err(|e| err(&e))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".ndm-export-").suffix(".tmp");
+        // An ordinary file's mode (0666 less the umask), not a temporary file's 0600.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let mut tmp = builder.tempfile_in(parent).map_err(|e| err(&e))?;
         match content {
             Content::Wav(pad) => {
                 let (rate, samples) = render(pad, opts.rate)?;
@@ -570,6 +575,12 @@ mod tests {
         assert!(written[2].ends_with("Test kit.sfz"));
         assert_ne!(std::fs::read(&existing).unwrap(), b"keep me");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+        // Written files get an ordinary file's permissions.
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, b"").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions();
+        assert_eq!(mode(&written[0]), mode(&plain));
+        assert_eq!(mode(&written[2]), mode(&plain));
     }
 
     #[test]
