@@ -249,6 +249,9 @@ def _stage_limit(args, name: str) -> int:
 
 
 def train_wae(args, data, a, m, fe):
+    """The WAE stage: resumes CKPT/wae.pt, trains for ``args.wae_minutes`` (and at most
+    ``args.wae_max_steps`` steps in all), checkpoints, returns (encoder, decoder). Under torchrun
+    the encoder+decoder and the critic are DDP-wrapped and every rank draws its own batches."""
     path = os.path.join(CKPT, "wae.pt")
     dev = D.ENV.device
     enc, dec = Encoder(a, m), Decoder(a, m)
@@ -401,6 +404,10 @@ class SpectrumNet(torch.nn.Module):
 
 
 def train_mcnn(args, data, a, m, fe, stage="mcnn", enc=None, dec=None):
+    """The inverter stages: ``stage`` "mcnn" (true Mels of augmented audio) or "finetune" (half
+    true Mels, half reconstructions of the WAE ``enc``/``dec``); resumes CKPT/<args.mcnn_ckpt>,
+    trains for the stage's minutes / max steps, checkpoints, returns the MCNN (DDP under
+    torchrun)."""
     path = os.path.join(CKPT, args.mcnn_ckpt)
     dev = D.ENV.device
     net = MCNN(a, m)

@@ -232,3 +232,29 @@ def _copy(g: torch.Generator) -> torch.Generator:
     c = torch.Generator()
     c.set_state(g.get_state())
     return c
+
+
+def test_train_py_under_torchrun(tmp_path):
+    """train.py itself under torchrun: 2 ranks, rank 0's checkpoints hold both ranks' streams."""
+    rng = np.random.default_rng(0)
+    n, N = 22, 22016
+    t = np.arange(N) / 22050
+    wav = np.stack([0.5 * np.sin(2 * np.pi * (100 + 50 * i) * t) * np.exp(-t / 0.1)
+                    + 0.01 * rng.standard_normal(N) for i in range(n)]).astype(np.float32)
+    np.savez(tmp_path / "d.npz", wav=wav, label=np.arange(n) % 11, is_val=np.zeros(n, bool),
+             is_gain_copy=np.zeros(n, bool), row=np.arange(n), sample_rate=np.int64(22050))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           os.path.join(TRAINING, "train.py"), "--data", str(tmp_path / "d.npz"),
+           "--ckpt-dir", str(tmp_path / "ck"), "--stages", "wae,mcnn", "--wae-max-steps", "2",
+           "--mcnn-max-steps", "2", "--mmd-per-class", "2", "--mmd-classes", "3", "--mcnn-batch", "2",
+           "--spec-width", "32", "--spec-blocks", "1", "--mcnn-heads", "0"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=TRAINING,
+                       env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-5000:]
+    assert "distributed: world size 2, backend gloo" in r.stdout
+    assert r.stdout.count("wae: done, step 2") == 1  # rank 0 alone logs
+    for f in ("wae.pt", "mcnn.pt"):
+        st = torch.load(tmp_path / "ck" / f, map_location="cpu", weights_only=False)
+        assert st["step"] == 2 and len(st["gen_ranks"]) == 2
+    cmds = json.load(open(tmp_path / "ck" / "commands.json"))
+    assert len(cmds) == 1 and cmds[0]["world_size"] == 2
