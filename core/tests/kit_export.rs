@@ -1,7 +1,9 @@
 //! `ndm kit --format sfz | hydrogen` on the tiny fixture model: the written presets are checked
 //! against the formats' specifications (SFZ: every opcode against the SFZ 1 opcode table and its
-//! ranges, sfzformat.com/misc/sfz1; Hydrogen: `xmllint --schema` with Debian `hydrogen-data`'s
-//! `drumkit.xsd`), and every pad's WAV file against the pad sound generated in this process.
+//! ranges, sfzformat.com/misc/sfz1, and with sfzlint from PyPI; Hydrogen: `xmllint --schema` with
+//! Debian `hydrogen-data`'s `drumkit.xsd`), and every pad's WAV file against the pad sound
+//! generated in this process. No SFZ player with an offline renderer installs here (sfizz and
+//! liquidsfz are not in Debian 12), so the SFZ is not rendered.
 
 mod common;
 
@@ -211,6 +213,41 @@ fn kit_export_sfz_parser_catches_bad_opcodes() {
     let s = parse_sfz("// c\n<region> sample=My Kit/01 a.wav key=36 /* x */ <region>\nkey=37 // y");
     assert_eq!(s[0].1, vec![("sample".into(), "My Kit/01 a.wav".into()), ("key".into(), "36".into())]);
     assert_eq!(s[1].1, vec![("key".to_owned(), "37".to_owned())]);
+}
+
+/// Runs sfzlint (PyPI, an SFZ parser and linter on sfzformat.com's opcode data; installed into
+/// the venv from tests/requirements.txt) on `file` and returns what it prints (empty: no
+/// findings). Panics (never skips) without `NDM_PYTHON` or sfzlint.
+fn sfzlint(file: &Path) -> String {
+    let python = std::env::var_os("NDM_PYTHON").unwrap_or_else(|| {
+        panic!(
+            "NDM_PYTHON is not set: this test runs sfzlint with the venv's Python. Run `cargo xtask test`, \
+             or set NDM_PYTHON to a Python with `pip install sfzlint` (tests/requirements.txt)"
+        )
+    });
+    let out = Command::new(&python)
+        .args(["-c", "import sys; from sfzlint.cli import sfzlint; sys.argv = ['sfzlint', sys.argv[1]]; sfzlint()"])
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run NDM_PYTHON={python:?}: {e}"));
+    assert!(out.status.success(), "sfzlint failed (is it installed? pip install sfzlint): {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn kit_export_cli_sfz_passes_sfzlint() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    ok(ndm(&["kit", "--format", "sfz", "--name", "GM kit", "--bits", "32f", "--rate", "44100", "--out-dir", d]));
+    let findings = sfzlint(&dir.path().join("GM kit.sfz"));
+    assert!(findings.trim().is_empty(), "sfzlint findings:\n{findings}");
+    // sfzlint does check: bad values, unknown opcodes and missing samples are reported.
+    let bad = dir.path().join("bad.sfz");
+    std::fs::write(&bad, "<region> sample=missing.wav key=36 volume=12 loop_mode=oneshot cutoff_hz=3\n").unwrap();
+    let findings = sfzlint(&bad);
+    for what in ["missing.wav", "volume", "loop_mode", "cutoff_hz"] {
+        assert!(findings.contains(what), "sfzlint missed {what}: {findings}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
