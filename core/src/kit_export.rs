@@ -274,8 +274,9 @@ pub fn existing_targets(dir: &Path, kit: &KitInfo, format: KitFormat, pads: &[Ex
 /// - [`Error::InvalidArgument`] as for [`existing_targets`];
 /// - [`Error::Resample`] when tuning / resampling a pad fails;
 /// - [`Error::Write`] when a folder or file cannot be created, written or renamed. Files are
-///   staged as temporary files first, so a failure while writing leaves no new file behind (a
-///   failure during the final renames, e.g. a full disk is not one, can leave some in place).
+///   staged as temporary files first, so a failure while writing (a full disk, say) leaves no
+///   new file behind; only a failing rename at the very end can leave the files renamed before
+///   it in place.
 pub fn export_kit(dir: &Path, kit: &KitInfo, format: KitFormat, pads: &[ExportPad], opts: &ExportOptions) -> Result<Vec<PathBuf>> {
     let plan = plan(dir, kit, format, pads, opts)?;
     if !opts.overwrite {
