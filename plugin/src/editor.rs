@@ -8,7 +8,9 @@
 //! [`Status`](ndm_core::engine::Status), sends it [`Command`]s through the [`StateStore`], and
 //! auditions pads through the GUI → audio queue.
 
+pub mod dnd;
 pub mod waveform;
+pub mod window;
 pub mod xy_pad;
 
 use crate::audio::ClassMap;
@@ -20,7 +22,7 @@ use ndm_core::kit::{GM_KIT, PADS};
 use nice_plug::context::gui::GuiContext;
 use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
-use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier};
+use window::{create_egui_editor, EditorState, EguiEditor, NiceEguiApp, WindowOptions};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -46,18 +48,13 @@ const FLASH_S: f32 = 0.25;
 pub type NdmEditor = EguiEditor<EditorApp>;
 
 /// The editor's initial size.
-pub fn default_state() -> Arc<EguiEditorState> {
-    EguiEditorState::from_size(nice_plug::editor::dpi::LogicalSize::new(WIDTH, HEIGHT), 1.0)
+pub fn default_state() -> Arc<EditorState> {
+    EditorState::from_size(WIDTH, HEIGHT)
 }
 
 /// Creates the editor (called by the host through `Plugin::editor`, main thread).
-pub fn create(link: Arc<EditorLink>, state: Arc<EguiEditorState>) -> Option<NdmEditor> {
-    create_egui_editor(
-        state,
-        RepaintNotifier::new(),
-        EguiNiceSettings::new().with_tile("Neural Drum Machine"),
-        EditorApp::new(link),
-    )
+pub fn create(link: Arc<EditorLink>, state: Arc<EditorState>) -> Option<NdmEditor> {
+    create_egui_editor(state, WindowOptions { title: "Neural Drum Machine".into() }, EditorApp::new(link))
 }
 
 /// The editor's GUI-thread state; lives as long as the editor.
@@ -77,6 +74,10 @@ pub struct EditorApp {
     local_error: Option<String>,
     /// Per pad: the play counter last seen and when it changed (flash).
     flashes: [(u32, Option<Instant>); PADS],
+    /// Each pad's area in the last frame (drop targets).
+    pad_rects: [egui::Rect; PADS],
+    /// The pads that the files hovering over the editor would be encoded onto (highlighted).
+    drop_pads: Vec<usize>,
     rng: u64,
 }
 
@@ -97,6 +98,8 @@ impl EditorApp {
             export_pad: 0,
             local_error: None,
             flashes: [(0, None); PADS],
+            pad_rects: [egui::Rect::NOTHING; PADS],
+            drop_pads: Vec::new(),
             rng: seed | 1,
         }
     }
@@ -128,6 +131,7 @@ impl EditorApp {
             setter.end_set_parameter(param);
         }
         self.link.params.state.set_sample(result.pad, &enc.latent, enc.position, Some(result.sample_name.clone()));
+        nice_log!("editor: pad {} anchored to the encoded sample {}", result.pad + 1, result.sample_name);
     }
 
     fn encode(&mut self, pad: usize, path: &Path, classes: Option<&[String]>) -> Result<(), String> {
@@ -211,6 +215,8 @@ impl EditorApp {
                     let known = classes.is_none_or(|c| c.iter().any(|m| m == crate::params::CLASS_NAMES[class.to_index()]));
                     let base = if pad == self.selected { Color32::from_rgb(70, 90, 140) } else { Color32::from_gray(45) };
                     let fill = lerp_color(base, Color32::from_rgb(240, 200, 90), flash);
+                    let drop_here = self.drop_pads.contains(&pad);
+                    let fill = if drop_here { Color32::from_rgb(60, 140, 90) } else { fill };
                     let muted = p.mute.value();
                     let text = format!(
                         "{}  {}\n{}{}",
@@ -220,7 +226,9 @@ impl EditorApp {
                         if muted { " · muted" } else if !known { " · ?" } else { "" }
                     );
                     let button = egui::Button::new(RichText::new(text).size(11.5)).fill(fill).min_size(egui::vec2(PAD_W, PAD_H));
+                    let button = if drop_here { button.stroke(egui::Stroke::new(2.0, Color32::from_rgb(150, 240, 170))) } else { button };
                     let response = ui.add(button).on_hover_text(GM_KIT[pad].label);
+                    self.pad_rects[pad] = response.rect;
                     if response.clicked() {
                         self.selected = pad;
                         self.audition(pad);
@@ -280,18 +288,12 @@ fn class_combo(ui: &mut egui::Ui, id: &str, param: &EnumParam<DrumClass>, setter
 }
 
 impl NiceEguiApp for EditorApp {
-    fn build(
-        &mut self,
-        egui_ctx: egui::Context,
-        nice_gui_ctx: GuiContext,
-        _frame: &mut nice_plug_egui::Frame,
-    ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
+    fn build(&mut self, egui_ctx: &egui::Context, gui: GuiContext) {
         egui_ctx.set_visuals(egui::Visuals::dark());
-        self.gui = Some(nice_gui_ctx);
-        Ok(())
+        self.gui = Some(gui);
     }
 
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui) {
         let Some(gui) = self.gui.clone() else { return };
         let setter = gui.param_setter();
         let link = self.link.clone();
@@ -320,11 +322,29 @@ impl NiceEguiApp for EditorApp {
         let busy = generating.is_some() || matches!(model, ModelState::Loading { .. });
         ui.ctx().request_repaint_after(Duration::from_millis(if busy { 30 } else { 120 }));
 
-        // Files dropped onto the editor (only where the windowing layer delivers them).
-        let dropped: Vec<PathBuf> = ui.ctx().input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
-        if let Some(path) = dropped.first() {
-            self.sample_path = path.display().to_string();
-            self.local_error = self.encode(self.selected, path, classes.as_deref()).err();
+        // Files dragged onto the editor: a pad under the pointer is the target, else the selected
+        // pad; several files fill the pads after it (dnd::drop_targets).
+        let (hovering, dropped, pointer) = ui.ctx().input(|i| {
+            let dropped: Vec<PathBuf> = i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect();
+            (i.raw.hovered_files.len(), dropped, i.pointer.latest_pos())
+        });
+        self.drop_pads = dnd::drop_targets(pointer, &self.pad_rects, self.selected, hovering);
+        if !dropped.is_empty() {
+            let pads = dnd::drop_targets(pointer, &self.pad_rects, self.selected, dropped.len());
+            let mut errors = Vec::new();
+            for (&pad, path) in pads.iter().zip(&dropped) {
+                nice_log!("editor: encoding {} onto pad {}", path.display(), pad + 1);
+                if let Err(e) = self.encode(pad, path, classes.as_deref()) {
+                    errors.push(format!("pad {}: {e}", pad + 1));
+                }
+            }
+            if dropped.len() > pads.len() {
+                errors.push(format!("{} file(s) past pad 16 left out", dropped.len() - pads.len()));
+            }
+            if let Some(&first) = pads.first() {
+                self.selected = first;
+            }
+            self.local_error = (!errors.is_empty()).then(|| errors.join("; "));
         }
 
         egui::Frame::new().inner_margin(egui::Margin::same(10)).show(ui, |ui| {

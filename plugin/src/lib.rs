@@ -88,7 +88,7 @@ pub struct NeuralDrumMachine {
     /// Shared with the editor.
     editor_link: Arc<EditorLink>,
     /// Editor size (GUI thread).
-    editor_state: Arc<nice_plug_egui::EguiEditorState>,
+    editor_state: Arc<editor::window::EditorState>,
 }
 
 impl Default for NeuralDrumMachine {

@@ -3,11 +3,12 @@
 //!
 //! | suite | what runs | not run when |
 //! |---|---|---|
-//! | Rust tests | `cargo test` of the workspace (ndm-tests: its lib and every test target but the three host suites below) | never (a build failure is FAILED) |
+//! | Rust tests | `cargo test` of the workspace (ndm-tests: its lib and every test target but the host suites below) | never (a build failure is FAILED) |
 //! | pytest | `training/tests` in the training venv | `training/tests/` does not exist |
 //! | clap-validator | `clap-validator validate` on the bundled `.clap` | no binary: `$CLAP_VALIDATOR`, `clap-validator` on `PATH`, `../shared/tools/clap-validator/clap-validator` |
 //! | pedalboard VST3 test | `cargo test -p ndm-tests --test vst3_pedalboard` | the test wrote `target/test-status/vst3_pedalboard.not-run` |
 //! | editor screenshot test | `cargo test -p ndm-tests --test editor_screenshot` | ditto, `editor_screenshot.not-run` |
+//! | editor drag-and-drop test | `cargo test -p ndm-tests --test editor_drop` | ditto, `editor_drop.not-run` |
 //! | Ardour bounce test | `cargo test -p ndm-tests --test ardour_bounce` | ditto, `ardour_bounce.not-run` |
 //!
 //! The host tests themselves decide what "environment missing" means (`tests/src/status.rs`):
@@ -22,9 +23,10 @@ use std::process::Command;
 use std::time::Instant;
 
 /// The host-test suites: (test target in `tests/tests/`, name in the summary).
-pub const HOST_SUITES: [(&str, &str); 3] = [
+pub const HOST_SUITES: [(&str, &str); 4] = [
     ("vst3_pedalboard", "pedalboard VST3 test"),
     ("editor_screenshot", "editor screenshot test"),
+    ("editor_drop", "editor drag-and-drop test"),
     ("ardour_bounce", "Ardour bounce test"),
 ];
 
