@@ -571,12 +571,19 @@ impl Worker {
                 let state = &self.pads[pad];
                 let stale = state.native.as_ref().is_none_or(|(k, _)| *k != target.key);
                 if stale && state.failed != Some(target.key) {
+                    let has_sound = state.native.is_some() || state.delivered.is_some();
                     match playable {
                         Ok(()) => self.generate_pad(pad, target.key, &target.params),
-                        Err(reason) => {
+                        Err(reason) if has_sound => {
                             // Not generated: the pad keeps the sound it has and says why.
                             self.status.lock().pads[pad].error = Some(reason);
                             self.pads[pad].failed = Some(target.key);
+                        }
+                        Err(reason) => {
+                            // Nothing to keep: the model's fallback (its first class) rather than
+                            // a silent pad, and the reason stays shown.
+                            self.generate_pad(pad, target.key, &target.params);
+                            self.status.lock().pads[pad].error = Some(format!("{reason} (playing its first class meanwhile)"));
                         }
                     }
                     worked = true;

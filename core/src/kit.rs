@@ -95,7 +95,8 @@ pub trait KitSource: Send + Sync {
     fn tune_semitones(&self, pad: usize) -> f32;
     /// Whether the loaded model `meta` can make pad `pad`'s recipe; `Err(reason)` (e.g. "class
     /// 7 is not in model X") keeps the pad's current sound and shows the reason instead of
-    /// generating something else. Default: always playable.
+    /// generating something else; a pad that has no sound at all is made with the model's first
+    /// class meanwhile (and still shows the reason). Default: always playable.
     fn playable(&self, _pad: usize, _meta: &ModelMeta) -> Result<(), String> {
         Ok(())
     }

@@ -238,9 +238,11 @@ fn an_unplayable_pad_keeps_its_sound_and_says_why() {
     engine.send(Command::SetStored { pad: 1, key: 1, audio: stored.clone() }).unwrap();
     engine.send(Command::Load(ModelSource::Dir(fixture_dir()))).unwrap();
     engine.set_sample_rate(48_000.0);
-    assert!(wait_until(|| pad_audio(&engine, 0).is_some() && engine.status().lock().pads[1].error.is_some()));
+    assert!(wait_until(|| pad_audio(&engine, 0).is_some() && engine.status().lock().pads[1].error.is_some() && pad_audio(&engine, 3).is_some()));
     let st = engine.status().lock();
     assert!(st.pads[1].error.as_deref().unwrap().contains("class not in tiny-test-fixture"));
     assert_eq!(st.pads[1].audio.as_ref().unwrap().1, stored, "the stored sound stays");
-    assert!(st.pads[3].audio.is_none(), "nothing else was made for an unplayable pad");
+    // A pad with nothing to keep plays the model's first class meanwhile, and says why.
+    assert!(st.pads[3].audio.is_some(), "an unplayable pad without a sound is not left silent");
+    assert!(st.pads[3].error.as_deref().unwrap().contains("first class"), "{:?}", st.pads[3].error);
 }

@@ -7,12 +7,10 @@
 //! panic-free; only in offline rendering does it wait (bounded, [`OFFLINE_WAIT`]) for pads whose
 //! new sound is still being computed.
 
-use crate::params::{NdmParams, CLASS_COUNT, CLASS_NAMES};
+use crate::params::NdmParams;
 use ndm_core::engine::RtLink;
 use ndm_core::kit::{PadPlayback, AUX_OUTPUTS, CHOKE_GROUPS, OUTPUTS, PADS};
-use ndm_core::meta::ModelMeta;
 use ndm_core::voices::{Voices, CHUNK, MIX_CHANNELS};
-use ndm_core::MAX_CLASSES;
 use nice_plug::midi::{Key, NoteEvent};
 use rtrb::Consumer;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -23,49 +21,6 @@ use std::time::Duration;
 pub const OFFLINE_WAIT: Duration = Duration::from_secs(2);
 /// Velocity of an audition from the editor.
 pub const AUDITION_VELOCITY: f32 = 0.85;
-
-/// Maps each [`crate::params::DrumClass`] (by variant index) to the loaded model's class index,
-/// looked up by name; a class the model does not know maps to index 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ClassMap {
-    /// Model class index per plugin class.
-    pub index: [usize; CLASS_COUNT],
-}
-
-impl ClassMap {
-    /// The map for a model's metadata (by [`ModelMeta::class_index`]).
-    pub fn from_meta(meta: &ModelMeta) -> Self {
-        let mut map = ClassMap { index: [0; CLASS_COUNT] };
-        for (i, name) in CLASS_NAMES.iter().enumerate() {
-            map.index[i] = meta.class_index(name).filter(|&c| c < MAX_CLASSES).unwrap_or(0);
-        }
-        map
-    }
-
-    /// The map for a model's class names, in conditioning order (e.g. `ModelState::Ready.classes`).
-    pub fn from_names(classes: &[String]) -> Self {
-        let mut map = ClassMap { index: [0; CLASS_COUNT] };
-        for (i, name) in CLASS_NAMES.iter().enumerate() {
-            let found = classes
-                .iter()
-                .position(|c| c == name)
-                .or_else(|| classes.iter().position(|c| c.eq_ignore_ascii_case(name)));
-            map.index[i] = found.filter(|&c| c < MAX_CLASSES).unwrap_or(0);
-        }
-        map
-    }
-
-    /// Class weights `(1 − blend)·onehot(class) + blend·onehot(blend_class)` (plugin class indices).
-    pub fn weights(&self, class: usize, blend_class: usize, blend: f32) -> [f32; MAX_CLASSES] {
-        let blend = if blend.is_finite() { blend.clamp(0.0, 1.0) } else { 0.0 };
-        let mut w = [0.0; MAX_CLASSES];
-        let a = self.index.get(class).copied().unwrap_or(0).min(MAX_CLASSES - 1);
-        let b = self.index.get(blend_class).copied().unwrap_or(0).min(MAX_CLASSES - 1);
-        w[a] += 1.0 - blend;
-        w[b] += blend;
-        w
-    }
-}
 
 /// The pads' playback settings for one block, with the note map and choke masks derived from
 /// them (see [`NdmParams::kit_snapshot`]). Audio thread.

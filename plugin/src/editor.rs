@@ -8,14 +8,17 @@
 //! [`Status`](ndm_core::engine::Status), sends it [`Command`]s through the [`StateStore`], and
 //! auditions pads through the GUI → audio queue.
 
+pub mod browser;
+pub mod chooser;
 pub mod dnd;
+pub mod export;
+pub mod files;
 pub mod waveform;
 pub mod window;
 pub mod xy_pad;
 
-use crate::audio::ClassMap;
-use crate::params::{note_name, DrumClass};
-use crate::{model_source, EditorLink};
+use crate::params::note_name;
+use crate::EditorLink;
 use egui::{Color32, RichText};
 use ndm_core::engine::{Command, EncodeResult, ModelState};
 use ndm_core::kit::{GM_KIT, PADS};
@@ -65,11 +68,16 @@ pub struct EditorApp {
     selected: usize,
     /// Highest encode serial applied to the parameters.
     encoded_seen: u64,
-    /// Path field of "Load sample…".
-    sample_path: String,
-    /// Path field of "Export WAV…", and the pad it was proposed for.
-    export_path: String,
-    export_pad: usize,
+    /// The file dialog (native or in-editor) and the user's settings.
+    pub dialogs: files::FileDialogs,
+    /// Export choices.
+    pub export: export::ExportSettings,
+    /// An export waiting for "overwrite?" and the files it would replace.
+    export_confirm: Option<(export::Job, Vec<PathBuf>)>,
+    /// The export running on its thread.
+    export_running: Option<std::sync::mpsc::Receiver<Result<Vec<PathBuf>, String>>>,
+    /// The model chooser.
+    chooser: chooser::Chooser,
     /// Error of the last editor action, shown in the status line.
     local_error: Option<String>,
     /// Per pad: the play counter last seen and when it changed (flash).
@@ -93,9 +101,11 @@ impl EditorApp {
             gui: None,
             selected: 0,
             encoded_seen: 0,
-            sample_path: String::new(),
-            export_path: export_default(0),
-            export_pad: 0,
+            dialogs: files::FileDialogs::default(),
+            export: export::ExportSettings::default(),
+            export_confirm: None,
+            export_running: None,
+            chooser: chooser::Chooser::default(),
             local_error: None,
             flashes: [(0, None); PADS],
             pad_rects: [egui::Rect::NOTHING; PADS],
@@ -114,10 +124,16 @@ impl EditorApp {
 
     /// Class weights `[C]` of pad `pad`'s class settings for the loaded model.
     fn class_weights(&self, pad: usize, classes: &[String]) -> Vec<f32> {
-        let map = ClassMap::from_names(classes);
-        let p = self.link.params.pad(pad);
-        let w = map.weights(p.class.value().to_index(), p.blend_class.value().to_index(), p.blend.value());
-        w[..classes.len().min(w.len())].to_vec()
+        let r = self.link.params.pad(pad).recipe();
+        let w = crate::params::class_weights(r.class, r.blend_class, r.blend);
+        let mut w = w[..classes.len().min(w.len())].to_vec();
+        if w.iter().sum::<f32>() <= 0.0 {
+            // The pad's class is not in this model: encode under its first class, as it plays.
+            if let Some(first) = w.first_mut() {
+                *first = 1.0;
+            }
+        }
+        w
     }
 
     /// Moves a pad to a newly encoded sample and anchors it there (the worker then regenerates it:
@@ -199,6 +215,156 @@ impl EditorApp {
         }
     }
 
+    /// The pad the controls act on (0…15).
+    pub fn selected(&self) -> usize {
+        self.selected
+    }
+
+    /// Acts on a path chosen in a file dialog: encodes a sample onto its pad, starts an export
+    /// (asking first when it would replace files), or adds a model folder. GUI thread.
+    ///
+    /// # Errors
+    /// What went wrong, for the status line.
+    pub fn on_chosen(&mut self, purpose: files::Purpose, path: &Path) -> Result<(), String> {
+        match purpose {
+            files::Purpose::LoadSample { pad } => {
+                let classes = match &self.link.status.lock().model {
+                    ModelState::Ready { classes, .. } => Some(classes.clone()),
+                    _ => None,
+                };
+                self.encode(pad, path, classes.as_deref())
+            }
+            files::Purpose::Export => {
+                let job = export::prepare(&self.link, &self.export, self.selected, path)?;
+                let existing = job.existing()?;
+                if existing.is_empty() {
+                    self.export_running = Some(job.spawn());
+                } else {
+                    self.export_confirm = Some((job, existing));
+                }
+                Ok(())
+            }
+            files::Purpose::AddModelFolder => {
+                if !self.dialogs.settings.model_folders.iter().any(|d| d == path) {
+                    self.dialogs.settings.model_folders.push(path.to_path_buf());
+                    self.dialogs.settings.save()?;
+                }
+                self.chooser.open = true;
+                self.chooser.rescan(&self.dialogs.settings);
+                Ok(())
+            }
+        }
+    }
+
+    /// Confirms (`true`) or cancels the export waiting for "overwrite?".
+    pub fn confirm_overwrite(&mut self, overwrite: bool) {
+        if let Some((mut job, _)) = self.export_confirm.take() {
+            if overwrite {
+                job.options.overwrite = true;
+                self.export_running = Some(job.spawn());
+            }
+        }
+    }
+
+    /// The files the waiting export would replace.
+    pub fn pending_overwrite(&self) -> Option<&[PathBuf]> {
+        self.export_confirm.as_ref().map(|(_, files)| files.as_slice())
+    }
+
+    /// Waits (at most `timeout`) for the running export; its result (tests and the GUI's poll).
+    pub fn finish_export(&mut self, timeout: Duration) -> Option<Result<Vec<PathBuf>, String>> {
+        let rx = self.export_running.as_ref()?;
+        let r = rx.recv_timeout(timeout).ok()?;
+        self.export_running = None;
+        Some(r)
+    }
+
+    /// The dialogs, the export confirmation and the model chooser (windows over the editor).
+    fn windows(&mut self, ctx: &egui::Context) {
+        if let Some((purpose, path)) = self.dialogs.poll(ctx) {
+            self.local_error = self.on_chosen(purpose, &path).err();
+        }
+        if let Some(result) = self.finish_export(Duration::ZERO) {
+            match result {
+                Ok(files) => {
+                    let first = files.last().map(|p| p.display().to_string()).unwrap_or_default();
+                    self.link.status.lock().message = Some(format!("exported {} file(s): {first}", files.len()));
+                    self.local_error = None;
+                }
+                Err(e) => self.local_error = Some(format!("export failed: {e}")),
+            }
+        } else if self.export_running.is_some() {
+            ctx.request_repaint_after(Duration::from_millis(50));
+        }
+        let mut answer = None;
+        if let Some((_, files)) = &self.export_confirm {
+            egui::Window::new("Replace files?").id(egui::Id::unique("ndm-overwrite")).collapsible(false).resizable(false).anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0]).show(ctx, |ui| {
+                ui.label(format!("{} file(s) exist already:", files.len()));
+                for f in files.iter().take(6) {
+                    ui.monospace(f.display().to_string());
+                }
+                if files.len() > 6 {
+                    ui.label(format!("… and {} more", files.len() - 6));
+                }
+                ui.horizontal(|ui| {
+                    if ui.button("Replace them").clicked() {
+                        answer = Some(true);
+                    }
+                    if ui.button("Cancel").clicked() {
+                        answer = Some(false);
+                    }
+                });
+            });
+        }
+        if let Some(a) = answer {
+            self.confirm_overwrite(a);
+        }
+        let loaded_hash = match &self.link.status.lock().model {
+            ModelState::Ready { hash, .. } => Some(hash.clone()),
+            _ => None,
+        };
+        let link = self.link.clone();
+        if self.chooser.show(ctx, &link, &self.dialogs.settings, loaded_hash.as_deref()) == chooser::ChooserAction::AddFolder {
+            self.dialogs.open(files::Purpose::AddModelFolder, browser::BrowseMode::PickFolder, "Add a model folder", false);
+        }
+    }
+
+    /// The export row: scope, format, rate, sample format, name, "Export…".
+    fn export_row(&mut self, ui: &mut egui::Ui) {
+        use ndm_core::kit_export::{KitFormat, SampleFormat};
+        ui.horizontal(|ui| {
+            ui.label("Export");
+            let e = &mut self.export;
+            ui.selectable_value(&mut e.scope, export::Scope::SelectedPad, "Pad");
+            ui.selectable_value(&mut e.scope, export::Scope::Kit, "Kit");
+            if e.scope == export::Scope::Kit {
+                egui::ComboBox::from_id_salt("ndm-export-format")
+                    .width(110.0)
+                    .selected_text(match e.format {
+                        KitFormat::Wav => "WAV files",
+                        KitFormat::Sfz => "SFZ preset",
+                        KitFormat::Hydrogen => "Hydrogen kit",
+                    })
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut e.format, KitFormat::Wav, "WAV files");
+                        ui.selectable_value(&mut e.format, KitFormat::Sfz, "SFZ preset");
+                        ui.selectable_value(&mut e.format, KitFormat::Hydrogen, "Hydrogen kit");
+                    });
+                ui.add(egui::TextEdit::singleline(&mut e.name).desired_width(90.0).hint_text("kit name"));
+            }
+            ui.selectable_value(&mut e.host_rate, false, "model rate");
+            ui.selectable_value(&mut e.host_rate, true, "host rate");
+            ui.selectable_value(&mut e.sample_format, SampleFormat::Int24, "24-bit");
+            ui.selectable_value(&mut e.sample_format, SampleFormat::Float32, "float");
+            if ui.button("Export…").on_hover_text("Choose a folder; files are named from pad, note and class").clicked() {
+                self.dialogs.open(files::Purpose::Export, browser::BrowseMode::PickFolder, "Export to folder", false);
+            }
+            if ui.small_button("in editor…").on_hover_text("Choose the folder with the editor's own browser").clicked() {
+                self.dialogs.open(files::Purpose::Export, browser::BrowseMode::PickFolder, "Export to folder", true);
+            }
+        });
+    }
+
     fn pad_grid(&mut self, ui: &mut egui::Ui, classes: Option<&[String]>) {
         let now = Instant::now();
         egui::Grid::new("ndm-pads").spacing([6.0, 6.0]).show(ui, |ui| {
@@ -211,8 +377,8 @@ impl EditorApp {
                     }
                     let flash = self.flashes[pad].1.map_or(0.0, |t| (1.0 - t.elapsed().as_secs_f32() / FLASH_S).max(0.0));
                     let p = self.link.params.pad(pad);
-                    let class = p.class.value();
-                    let known = classes.is_none_or(|c| c.iter().any(|m| m == crate::params::CLASS_NAMES[class.to_index()]));
+                    let class = p.class.value().max(0) as usize;
+                    let known = classes.is_none_or(|c| class < c.len());
                     let base = if pad == self.selected { Color32::from_rgb(70, 90, 140) } else { Color32::from_gray(45) };
                     let fill = lerp_color(base, Color32::from_rgb(240, 200, 90), flash);
                     let drop_here = self.drop_pads.contains(&pad);
@@ -222,7 +388,7 @@ impl EditorApp {
                         "{}  {}\n{}{}",
                         pad + 1,
                         note_name(p.note.value().clamp(0, 127) as u8),
-                        DrumClass::variants()[class.to_index()],
+                        self.link.params.classes.label(class as i32),
                         if muted { " · muted" } else if !known { " · ?" } else { "" }
                     );
                     let button = egui::Button::new(RichText::new(text).size(11.5)).fill(fill).min_size(egui::vec2(PAD_W, PAD_H));
@@ -249,38 +415,17 @@ fn lerp_color(a: Color32, b: Color32, t: f32) -> Color32 {
     Color32::from_rgb(m(a.r(), b.r()), m(a.g(), b.g()), m(a.b(), b.b()))
 }
 
-/// `~/ndm-pad<NN>.wav`.
-fn export_default(pad: usize) -> String {
-    let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
-    format!("{home}/ndm-pad{:02}-{}.wav", pad + 1, GM_KIT[pad.min(PADS - 1)].class)
-}
-
-/// Expands a leading `~/`.
-fn expand_path(text: &str) -> PathBuf {
-    let text = text.trim();
-    match (text.strip_prefix("~/"), std::env::var_os("HOME")) {
-        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ => PathBuf::from(text),
-    }
-}
-
-fn class_combo(ui: &mut egui::Ui, id: &str, param: &EnumParam<DrumClass>, setter: &ParamSetter, classes: Option<&[String]>) {
-    let names = DrumClass::variants();
-    let ids = DrumClass::ids().unwrap_or(&[]);
-    let known = |i: usize| match (classes, ids.get(i)) {
-        (Some(c), Some(id)) => c.iter().any(|m| m.eq_ignore_ascii_case(id)),
-        _ => true,
-    };
-    let label = |i: usize| {
-        let name = names.get(i).copied().unwrap_or("?");
-        if known(i) { name.to_owned() } else { format!("{name} (not in model)") }
-    };
-    let current = param.value().to_index();
-    egui::ComboBox::from_id_salt(id).width(SLIDER_WIDTH - 8.0).selected_text(label(current)).show_ui(ui, |ui| {
-        for i in 0..names.len() {
-            if ui.selectable_label(i == current, label(i)).clicked() && i != current {
+/// A selector of the loaded model's classes by name (slots beyond its class count are listed
+/// as "not in model" only when the parameter is set to one).
+fn class_combo(ui: &mut egui::Ui, id: &str, param: &IntParam, setter: &ParamSetter, names: &crate::params::ClassNames) {
+    let current = param.value();
+    let count = names.get().len() as i32;
+    egui::ComboBox::from_id_salt(id).width(SLIDER_WIDTH - 8.0).selected_text(names.label(current)).show_ui(ui, |ui| {
+        let slots = (0..count).chain((current >= count).then_some(current));
+        for i in slots {
+            if ui.selectable_label(i == current, names.label(i)).clicked() && i != current {
                 setter.begin_set_parameter(param);
-                setter.set_parameter(param, DrumClass::from_index(i));
+                setter.set_parameter(param, i);
                 setter.end_set_parameter(param);
             }
         }
@@ -355,8 +500,11 @@ impl NiceEguiApp for EditorApp {
                 if ui.button("New kit").on_hover_text("New seeds for all 16 pads, each in its class").clicked() {
                     self.new_kit(&setter);
                 }
+                if ui.button("Models…").on_hover_text("Choose the model set: embedded, user folder, added folders").clicked() {
+                    self.chooser.open = true;
+                }
                 if ui.button("Reload model").on_hover_text("Load the model set again (e.g. after an error)").clicked() {
-                    self.local_error = (!store.send(Command::Load(model_source()))).then(|| "the engine has stopped".into());
+                    self.local_error = (!store.load_wanted_model()).then(|| "the engine has stopped".into());
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     if let Some(pad) = generating {
@@ -365,7 +513,11 @@ impl NiceEguiApp for EditorApp {
                     }
                 });
             });
-            status_line(ui, &model, last_error.as_deref(), message.as_deref(), store.warning(), self.local_error.as_deref());
+            let warning = match (store.warning(), store.missing_model()) {
+                (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+                (a, b) => a.or(b),
+            };
+            status_line(ui, &model, last_error.as_deref(), message.as_deref(), warning, self.local_error.as_deref());
             let timeouts = link.sync_timeouts.load(Ordering::Relaxed);
             if timeouts > 0 {
                 ui.label(
@@ -413,10 +565,10 @@ impl NiceEguiApp for EditorApp {
                     ui.label(RichText::new("Sound").strong());
                     egui::Grid::new("ndm-sound").num_columns(2).spacing([10.0, 5.0]).show(ui, |ui| {
                         ui.label("Class");
-                        class_combo(ui, "ndm-class", &p.class, &setter, classes.as_deref());
+                        class_combo(ui, "ndm-class", &p.class, &setter, &link.params.classes);
                         ui.end_row();
                         ui.label("Blend class");
-                        class_combo(ui, "ndm-blend-class", &p.blend_class, &setter, classes.as_deref());
+                        class_combo(ui, "ndm-blend-class", &p.blend_class, &setter, &link.params.classes);
                         ui.end_row();
                         for (name, param) in [("Blend", &p.blend), ("Fine", &p.fine), ("Range", &p.range), ("Variation", &p.variation)] {
                             ui.label(name);
@@ -469,42 +621,23 @@ impl NiceEguiApp for EditorApp {
                 ui.label(RichText::new(format!("Pad {}: {e}", self.selected + 1)).color(Color32::from_rgb(240, 110, 100)));
             }
 
-            // Sample loading and export for the selected pad.
+            // Sample loading and export.
             ui.horizontal(|ui| {
                 ui.label("Sample");
-                ui.add(
-                    egui::TextEdit::singleline(&mut self.sample_path)
-                        .hint_text("path to a WAV/FLAC/MP3/OGG file")
-                        .desired_width(420.0),
-                );
-                if ui.button("Load sample…").on_hover_text("Encode this file onto the selected pad").clicked() {
-                    let path = expand_path(&self.sample_path);
-                    self.local_error = if self.sample_path.trim().is_empty() {
-                        Some("enter the path of an audio file first".into())
-                    } else {
-                        self.encode(self.selected, &path, classes.as_deref()).err()
-                    };
+                let (name, _, anchored) = store.sample(self.selected);
+                ui.label(RichText::new(name.filter(|_| anchored).unwrap_or_else(|| "none (drop a file on a pad)".into())).weak());
+                let open = browser::BrowseMode::OpenFile { extensions: browser::AUDIO_EXTENSIONS };
+                let purpose = files::Purpose::LoadSample { pad: self.selected };
+                if ui.button("Load sample…").on_hover_text("Encode an audio file onto the selected pad").clicked() {
+                    self.dialogs.open(purpose, open.clone(), "Load a sample onto the pad", false);
+                }
+                if ui.small_button("in editor…").on_hover_text("Choose the file with the editor's own browser").clicked() {
+                    self.dialogs.open(purpose, open, "Load a sample onto the pad", true);
                 }
             });
-            ui.horizontal(|ui| {
-                ui.label("Export");
-                if self.export_path.is_empty() || self.export_pad != self.selected {
-                    self.export_path = export_default(self.selected);
-                    self.export_pad = self.selected;
-                }
-                ui.add(egui::TextEdit::singleline(&mut self.export_path).desired_width(420.0));
-                if ui.button("Export WAV…").on_hover_text("Write the selected pad's sound (model sample rate)").clicked() {
-                    let path = expand_path(&self.export_path);
-                    self.local_error = if path.exists() {
-                        Some(format!("{} exists; choose another name", path.display()))
-                    } else if store.send(Command::ExportWav { pad: self.selected, path }) {
-                        None
-                    } else {
-                        Some("the engine has stopped".into())
-                    };
-                }
-            });
+            self.export_row(ui);
         });
+        self.windows(ui.ctx());
     }
 }
 

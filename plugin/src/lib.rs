@@ -10,6 +10,7 @@
 //! - [`state`]: the persisted kit state (anchors + each pad's audio: exact recall) and migration.
 //! - [`audio`]: [`audio::AudioCore`], the audio thread's whole `process()`.
 //! - [`editor`]: the egui editor (pad grid, XY pad and controls of the selected pad).
+//! - [`models`]: which model set plays (embedded, user folder, chooser), user settings.
 //!
 //! Threads: the host's main thread creates, activates and saves/loads the plugin; the audio thread
 //! runs `process()` (only [`audio::AudioCore`]: no allocation, lock or blocking — except bounded
@@ -18,22 +19,21 @@
 
 pub mod audio;
 pub mod editor;
+pub mod models;
 pub mod params;
 pub mod state;
 
 use audio::{AudioCore, PadActivity, OUTPUT_CHANNELS};
-use ndm_core::engine::{Command, Engine, EngineConfig, ModelSource, ModelState, StatusHandle};
+use ndm_core::engine::{Engine, EngineConfig, ModelState, StatusHandle};
 use ndm_core::kit::AUX_OUTPUTS;
 use nice_plug::prelude::*;
 use params::NdmParams;
 use parking_lot::Mutex;
 use state::StateStore;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Environment variable naming a model-set directory to load instead of the embedded model.
-pub const MODEL_DIR_ENV: &str = "NDM_MODEL_DIR";
+pub use models::MODEL_DIR_ENV;
 /// Longest time `activate()` waits for the model to load and every pad to be made.
 pub const ACTIVATE_WAIT: Duration = Duration::from_secs(30);
 /// Capacity of the editor → audio thread audition queue.
@@ -51,14 +51,6 @@ const AUX_NAMES: [&str; AUX_OUTPUTS] = [
     "Aux 8 (pads routed to 8)",
 ];
 
-/// Where this instance loads its model set from: `$NDM_MODEL_DIR` when set, else the model
-/// compiled into the plugin.
-pub fn model_source() -> ModelSource {
-    match std::env::var_os(MODEL_DIR_ENV) {
-        Some(dir) if !dir.is_empty() => ModelSource::Dir(PathBuf::from(dir)),
-        _ => ModelSource::Bytes(&ndm_core::model::EMBEDDED),
-    }
-}
 
 /// What the editor shares with the plugin: the engine's commands and status (through the
 /// parameters' [`StateStore`]), the audition queue and the pads' activity. GUI thread.
@@ -73,6 +65,9 @@ pub struct EditorLink {
     pub activity: Arc<PadActivity>,
     /// Offline waits for a pad's sound that ran out of time (the note played the previous sound).
     pub sync_timeouts: Arc<std::sync::atomic::AtomicU64>,
+    /// The host's sample rate in Hz (0 before the first activation): written by the main thread
+    /// at activation, read by the editor (export at the host rate).
+    pub host_rate: std::sync::atomic::AtomicU32,
 }
 
 /// The plugin instance.
@@ -108,6 +103,7 @@ impl Default for NeuralDrumMachine {
                 audition: Arc::new(Mutex::new(audition_tx)),
                 activity,
                 sync_timeouts: engine.sync_timeouts(),
+                host_rate: std::sync::atomic::AtomicU32::new(0),
             });
         NeuralDrumMachine { params, engine, audio, offline: false, editor_link, editor_state: editor::default_state() }
     }
@@ -132,8 +128,10 @@ impl NeuralDrumMachine {
         self.offline = offline;
         self.audio.set_sample_rate(sample_rate);
         self.engine.set_sample_rate(sample_rate);
+        self.editor_link.host_rate.store(sample_rate.round() as u32, std::sync::atomic::Ordering::Relaxed);
         if matches!(self.engine.status().lock().model, ModelState::Idle) {
-            let _ = self.engine.send(Command::Load(model_source()));
+            // The project's model ($NDM_MODEL_DIR, its folder, the catalog, else the embedded one).
+            self.params.state.load_wanted_model();
         }
         self.audio.wait_for_pads(ACTIVATE_WAIT)
     }
@@ -215,6 +213,7 @@ impl Plugin for NeuralDrumMachine {
 
     fn filter_state(state: &mut PluginState) {
         state::migrate_params(&mut state.params);
+        state::migrate_class_values(&mut state.params);
         if let Some(raw) = state.fields.get_mut(state::STATE_KEY) {
             state::repair_state_field(raw);
         }

@@ -8,72 +8,18 @@
 //! recipes through [`KitSource`] (so changes reach it even when the host does not call
 //! `process()`), the GUI thread reads and sets them through gestures.
 
-use crate::audio::{ClassMap, KitSnapshot};
+use crate::audio::KitSnapshot;
 use crate::state::StateStore;
 use ndm_core::kit::{self, KitSource, PadPlayback, PadTarget, AUX_OUTPUTS, CHOKE_GROUPS, GM_KIT, PADS};
 use ndm_core::meta::ModelMeta;
 use ndm_core::SoundParams;
 use nice_plug::params::internals::ParamPtr;
 use nice_plug::prelude::*;
-use parking_lot::Mutex;
 use std::sync::Arc;
 
-/// The drum classes offered by the class selectors, in the order of [`CLASS_NAMES`]. They are
-/// mapped to the loaded model's class index *by name* (see [`crate::audio::ClassMap`]), so a project
-/// keeps its class when the model's class order changes.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DrumClass {
-    /// Bass drum.
-    #[id = "kick"]
-    #[name = "Kick"]
-    Kick,
-    /// Snare drum.
-    #[id = "snare"]
-    #[name = "Snare"]
-    Snare,
-    /// Hand clap.
-    #[id = "clap"]
-    #[name = "Clap"]
-    Clap,
-    /// Closed hi-hat.
-    #[id = "hihat_closed"]
-    #[name = "Closed hi-hat"]
-    HihatClosed,
-    /// Open hi-hat.
-    #[id = "hihat_open"]
-    #[name = "Open hi-hat"]
-    HihatOpen,
-    /// Tom.
-    #[id = "tom"]
-    #[name = "Tom"]
-    Tom,
-    /// Crash cymbal.
-    #[id = "crash"]
-    #[name = "Crash"]
-    Crash,
-    /// Ride cymbal.
-    #[id = "ride"]
-    #[name = "Ride"]
-    Ride,
-    /// Rim shot / side stick.
-    #[id = "rim"]
-    #[name = "Rim"]
-    Rim,
-    /// Hand drums (conga, bongo, …).
-    #[id = "hand_drum"]
-    #[name = "Hand drum"]
-    HandDrum,
-    /// Metal percussion and shakers (tambourine, cowbell, shaker, …).
-    #[id = "metal_shaker"]
-    #[name = "Metal / shaker"]
-    MetalShaker,
-}
-
-/// Number of [`DrumClass`] variants.
-pub const CLASS_COUNT: usize = 11;
-
-/// Model class names of the [`DrumClass`] variants, by variant index.
-pub const CLASS_NAMES: [&str; CLASS_COUNT] = [
+/// Class names of the shipped model, in its conditioning order: the class slots of the default
+/// kit and the names shown before a model has loaded.
+pub const DEFAULT_CLASS_NAMES: [&str; 11] = [
     "kick",
     "snare",
     "clap",
@@ -87,9 +33,74 @@ pub const CLASS_NAMES: [&str; CLASS_COUNT] = [
     "metal_shaker",
 ];
 
-/// The [`DrumClass`] of a model class name (kick for an unknown name).
-pub fn class_by_name(name: &str) -> DrumClass {
-    DrumClass::from_index(CLASS_NAMES.iter().position(|c| *c == name).unwrap_or(0))
+/// Class slots a class parameter offers: the loaded model's class `k` is slot `k`
+/// (`ndm_core::MAX_CLASSES` = 16, the most classes a model may have).
+pub const CLASS_SLOTS: usize = ndm_core::MAX_CLASSES;
+
+/// The slot of a shipped class name (0 for an unknown name).
+pub fn default_class_index(name: &str) -> usize {
+    DEFAULT_CLASS_NAMES.iter().position(|c| c.eq_ignore_ascii_case(name)).unwrap_or(0)
+}
+
+/// "hihat_closed" → "Hihat closed": a class name as the selectors show it.
+pub fn display_class(name: &str) -> String {
+    let mut out = name.replace('_', " ");
+    if let Some(first) = out.get(..1) {
+        let upper = first.to_uppercase();
+        out.replace_range(..1, &upper);
+    }
+    out
+}
+
+/// The class names of the loaded model, shared by the class parameters' text conversion (host
+/// threads), the editor (GUI thread) and the worker, which updates them when a model with other
+/// classes loads. Never touched by the audio thread.
+#[derive(Debug)]
+pub struct ClassNames(parking_lot::RwLock<Vec<String>>);
+
+impl Default for ClassNames {
+    fn default() -> Self {
+        ClassNames(parking_lot::RwLock::new(DEFAULT_CLASS_NAMES.iter().map(|s| s.to_string()).collect()))
+    }
+}
+
+impl ClassNames {
+    /// The current names, in conditioning order.
+    pub fn get(&self) -> Vec<String> {
+        self.0.read().clone()
+    }
+
+    /// Replaces the names (when a model loads) if they differ.
+    pub fn set(&self, names: &[String]) {
+        if *self.0.read() != names {
+            *self.0.write() = names.to_vec();
+        }
+    }
+
+    /// The text of slot `slot`: its class name, or "Class N (not in model)".
+    pub fn label(&self, slot: i32) -> String {
+        let names = self.0.read();
+        match usize::try_from(slot).ok().and_then(|s| names.get(s)) {
+            Some(name) => display_class(name),
+            None => format!("Class {} (not in model)", slot + 1),
+        }
+    }
+
+    /// Parses a class name (as stored, or as shown), "Class N" or a slot number.
+    pub fn parse(&self, text: &str) -> Option<i32> {
+        let t = text.trim();
+        let names = self.0.read();
+        if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(t) || display_class(n).eq_ignore_ascii_case(t)) {
+            return Some(i as i32);
+        }
+        let t = t.split(" (").next().unwrap_or(t);
+        let number = t.strip_prefix("Class ").or_else(|| t.strip_prefix("class ")).map(|n| n.trim().parse::<i32>().ok().map(|n| n - 1));
+        let n = match number {
+            Some(n) => n?,
+            None => t.parse().ok()?,
+        };
+        (0..CLASS_SLOTS as i32).contains(&n).then_some(n)
+    }
 }
 
 /// Pad axis range: −1 … 1 (x, y, fine, pan).
@@ -113,16 +124,25 @@ fn percent(name: &str, default: f32, min: f32) -> FloatParam {
         .with_string_to_value(formatters::s2v_f32_percentage())
 }
 
+/// A class parameter: slot 0…15 of the loaded model's classes, shown and parsed by name.
+fn class_param(name: String, default: usize, names: &Arc<ClassNames>) -> IntParam {
+    let (show, read) = (names.clone(), names.clone());
+    IntParam::new(name, default as i32, IntRange::Linear { min: 0, max: CLASS_SLOTS as i32 - 1 })
+        .with_value_to_string(Arc::new(move |v| show.label(v)))
+        .with_string_to_value(Arc::new(move |s| read.parse(s)))
+}
+
 /// One pad's parameters: the sound recipe (what the model makes) and the playback settings (what
 /// a note-on does with the sound). Ids here are the suffixes after `pNN_`.
 #[derive(Params)]
 pub struct PadParams {
-    /// Main drum class.
+    /// Main drum class: slot 0…15 of the loaded model's classes (the class names come from the
+    /// model; a slot beyond its class count is "not in model").
     #[id = "class"]
-    pub class: EnumParam<DrumClass>,
-    /// Class blended in by `blend`.
+    pub class: IntParam,
+    /// Class blended in by `blend` (a slot, like `class`).
     #[id = "blend_class"]
-    pub blend_class: EnumParam<DrumClass>,
+    pub blend_class: IntParam,
     /// Blend amount 0…1: weights = (1 − blend)·onehot(class) + blend·onehot(blend_class).
     #[id = "blend"]
     pub blend: FloatParam,
@@ -178,13 +198,13 @@ impl PadParams {
     /// Pad `index` (0…15) with the default kit's values ([`GM_KIT`]).
     /// Parameter names carry the pad ("Pad 3 X"): hosts that list parameters without their group
     /// (VST3 hosts, automation lanes) can tell the pads apart.
-    pub fn new(index: usize) -> Self {
+    pub fn new(index: usize, names: &Arc<ClassNames>) -> Self {
         let d = GM_KIT[index.min(PADS - 1)];
-        let class = class_by_name(d.class);
+        let class = default_class_index(d.class);
         let n = |name: &str| format!("Pad {} {name}", index + 1);
         PadParams {
-            class: EnumParam::new(n("Class"), class),
-            blend_class: EnumParam::new(n("Blend class"), class),
+            class: class_param(n("Class"), class, names),
+            blend_class: class_param(n("Blend class"), class, names),
             blend: percent(&n("Blend"), 0.0, 0.0),
             x: FloatParam::new(n("X"), 0.0, bipolar_range()).with_value_to_string(v2s(3)),
             y: FloatParam::new(n("Y"), 0.0, bipolar_range()).with_value_to_string(v2s(3)),
@@ -241,11 +261,11 @@ impl PadParams {
         }
     }
 
-    /// The pad's recipe in plugin terms (class by plugin enum, values as set).
+    /// The pad's recipe in plugin terms (class slots, values as set).
     pub fn recipe(&self) -> Recipe {
         Recipe {
-            class: self.class.value().to_index(),
-            blend_class: self.blend_class.value().to_index(),
+            class: self.class.value().clamp(0, CLASS_SLOTS as i32 - 1) as usize,
+            blend_class: self.blend_class.value().clamp(0, CLASS_SLOTS as i32 - 1) as usize,
             blend: self.blend.value(),
             x: self.x.value(),
             y: self.y.value(),
@@ -298,13 +318,13 @@ pub fn parse_note(text: &str) -> Option<i32> {
     (0..=127).contains(&n).then_some(n)
 }
 
-/// A pad's recipe in the plugin's own terms: what determines its sound, independent of the model's
-/// class order. Its [`Recipe::key`] is the identity of the sound (saved with the project).
+/// A pad's recipe in the plugin's own terms: what determines its sound. Its [`Recipe::key`] is
+/// the identity of the sound (saved with the project).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Recipe {
-    /// [`DrumClass`] index.
+    /// Class slot (the loaded model's class index).
     pub class: usize,
-    /// Blend [`DrumClass`] index.
+    /// Blend class slot.
     pub blend_class: usize,
     /// Blend amount 0…1.
     pub blend: f32,
@@ -344,10 +364,10 @@ impl Recipe {
         h.0
     }
 
-    /// The decoder inputs for this recipe on a model with class map `map`.
-    pub fn sound_params(&self, map: &ClassMap, anchor: Option<ndm_core::Latent>) -> SoundParams {
+    /// The decoder inputs for this recipe.
+    pub fn sound_params(&self, anchor: Option<ndm_core::Latent>) -> SoundParams {
         SoundParams {
-            class_weights: map.weights(self.class, self.blend_class, self.blend),
+            class_weights: class_weights(self.class, self.blend_class, self.blend),
             x: self.x,
             y: self.y,
             fine: self.fine,
@@ -357,6 +377,15 @@ impl Recipe {
             anchor,
         }
     }
+}
+
+/// Class weights `(1 − blend)·onehot(class) + blend·onehot(blend_class)` over the class slots.
+pub fn class_weights(class: usize, blend_class: usize, blend: f32) -> [f32; CLASS_SLOTS] {
+    let blend = if blend.is_finite() { blend.clamp(0.0, 1.0) } else { 0.0 };
+    let mut w = [0.0; CLASS_SLOTS];
+    w[class.min(CLASS_SLOTS - 1)] += 1.0 - blend;
+    w[blend_class.min(CLASS_SLOTS - 1)] += blend;
+    w
 }
 
 /// FNV-1a, 64 bit (Fowler, Noll, Vo; IETF draft-eastlake-fnv).
@@ -382,9 +411,10 @@ pub struct KitParams {
     pub pads: [PadParams; PADS],
 }
 
-impl Default for KitParams {
-    fn default() -> Self {
-        KitParams { pads: std::array::from_fn(PadParams::new) }
+impl KitParams {
+    /// The default kit, its class parameters named from `names`.
+    pub fn new(names: &Arc<ClassNames>) -> Self {
+        KitParams { pads: std::array::from_fn(|i| PadParams::new(i, names)) }
     }
 }
 
@@ -421,15 +451,15 @@ pub struct NdmParams {
     #[nested]
     pub kit: KitParams,
 
-    /// The class map of the model the worker last asked about (worker thread only, in practice).
-    #[allow(clippy::type_complexity)]
-    class_map: Mutex<Option<(Vec<String>, ClassMap)>>,
+    /// The loaded model's class names (see [`ClassNames`] for who touches them).
+    pub classes: Arc<ClassNames>,
 }
 
 impl NdmParams {
     /// Parameters with the default kit, persisting into `state`.
     pub fn new(state: StateStore) -> Self {
-        NdmParams { state, kit: KitParams::default(), class_map: Mutex::new(None) }
+        let classes = Arc::new(ClassNames::default());
+        NdmParams { state, kit: KitParams::new(&classes), classes }
     }
 
     /// Pad `pad` (clamped to 0…15).
@@ -451,25 +481,29 @@ impl NdmParams {
         out.choke_masks[0] = 0;
     }
 
-    fn class_map_for(&self, meta: &ModelMeta) -> ClassMap {
-        let mut cached = self.class_map.lock();
-        match &*cached {
-            Some((names, map)) if *names == meta.classes => *map,
-            _ => {
-                let map = ClassMap::from_meta(meta);
-                *cached = Some((meta.classes.clone(), map));
-                map
-            }
-        }
-    }
 }
 
 impl KitSource for NdmParams {
     fn target(&self, pad: usize, meta: &ModelMeta) -> PadTarget {
+        self.classes.set(&meta.classes);
         let recipe = self.pad(pad).recipe();
         let anchor = self.state.anchor(pad);
-        let map = self.class_map_for(meta);
-        PadTarget { key: recipe.key(anchor.as_ref()), params: recipe.sound_params(&map, anchor) }
+        PadTarget { key: recipe.key(anchor.as_ref()), params: recipe.sound_params(anchor) }
+    }
+
+    fn playable(&self, pad: usize, meta: &ModelMeta) -> Result<(), String> {
+        let r = self.pad(pad).recipe();
+        let n = meta.classes.len();
+        let missing = if r.class >= n { Some(r.class) } else if r.blend > 0.0 && r.blend_class >= n { Some(r.blend_class) } else { None };
+        match missing {
+            Some(slot) => Err(format!(
+                "class {} is not in model “{}” ({n} classes: {}); the pad keeps its sound",
+                slot + 1,
+                meta.name,
+                meta.classes.join(", ")
+            )),
+            None => Ok(()),
+        }
     }
 
     fn tune_semitones(&self, pad: usize) -> f32 {
@@ -504,8 +538,9 @@ mod tests {
         let mut snap = KitSnapshot::default();
         params.kit_snapshot(&mut snap);
         assert_eq!(snap.note_pads[36], 1 << 0);
-        assert_eq!(params.pad(0).class.value(), DrumClass::Kick);
-        assert_eq!(params.pad(1).class.value(), DrumClass::Snare);
+        assert_eq!(params.pad(0).class.value(), 0);
+        assert_eq!(params.pad(1).class.value(), 1);
+        assert_eq!(params.pad(4).class.value(), default_class_index("hihat_closed") as i32);
         let hats: u16 = [42, 44, 46].iter().map(|&n| snap.note_pads[n]).fold(0, |a, b| a | b);
         assert_eq!(snap.choke_masks[1], hats);
         assert_eq!(hats.count_ones(), 3);
@@ -519,7 +554,7 @@ mod tests {
         assert_eq!(parse_note("F#1"), Some(42));
         assert_eq!(parse_note("Bb1"), Some(46));
         assert_eq!(parse_note("nonsense"), None);
-        let p = PadParams::new(0);
+        let p = PadParams::new(0, &Arc::new(ClassNames::default()));
         for (param, text, value) in [(&p.choke, "Off", 0), (&p.choke, "3", 3), (&p.output, "Main", 0), (&p.output, "Aux 4", 4)] {
             assert_eq!(param.string_to_normalized_value(text), Some(param.preview_normalized(value)), "{text}");
         }
@@ -527,7 +562,8 @@ mod tests {
 
     #[test]
     fn recipe_keys_change_with_the_sound_only() {
-        let a = PadParams::new(0).recipe();
+        let names = Arc::new(ClassNames::default());
+        let a = PadParams::new(0, &names).recipe();
         assert_eq!(a.key(None), a.key(None));
         assert_ne!(a.key(None), Recipe { x: 0.5, ..a }.key(None));
         assert_ne!(a.key(None), Recipe { seed: 7, ..a }.key(None));
@@ -535,6 +571,24 @@ mod tests {
         // The blend class is irrelevant at blend 0.
         assert_eq!(a.key(None), Recipe { blend_class: 5, ..a }.key(None));
         // Pinned: the key is saved in projects and must not change between builds.
-        assert_eq!(PadParams::new(0).recipe().key(None), 2_466_040_634_537_222_310);
+        assert_eq!(PadParams::new(0, &names).recipe().key(None), 2_466_040_634_537_222_310);
+    }
+
+    #[test]
+    fn class_parameters_show_the_loaded_models_classes() {
+        let params = NdmParams::new(StateStore::default());
+        let class = &params.pad(1).class;
+        assert_eq!(class.normalized_value_to_string(class.preview_normalized(1), false), "Snare");
+        assert_eq!(class.string_to_normalized_value("Hihat closed"), Some(class.preview_normalized(3)));
+        assert_eq!(class.string_to_normalized_value("snare"), Some(class.preview_normalized(1)));
+        assert_eq!(class.normalized_value_to_string(class.preview_normalized(12), false), "Class 13 (not in model)");
+        assert_eq!(class.string_to_normalized_value("Class 13 (not in model)"), Some(class.preview_normalized(12)));
+        // A user's model with its own classes renames the slots.
+        params.classes.set(&["zap".to_string(), "thud".to_string()]);
+        assert_eq!(class.normalized_value_to_string(class.preview_normalized(1), false), "Thud");
+        assert_eq!(class.normalized_value_to_string(class.preview_normalized(2), false), "Class 3 (not in model)");
+        assert_eq!(class.string_to_normalized_value("zap"), Some(class.preview_normalized(0)));
+        assert_eq!(display_class("metal_shaker"), "Metal shaker");
+        assert_eq!(class_weights(2, 5, 0.25)[..6], [0.0, 0.0, 0.75, 0.0, 0.0, 0.25]);
     }
 }

@@ -106,9 +106,13 @@ pub struct SavedState {
     /// Layout version.
     #[serde(default)]
     pub version: u32,
-    /// Name of the model the sounds were made with (informational).
+    /// Name of the model the sounds were made with (informational; see `model_ref`).
     #[serde(default)]
     pub model: Option<String>,
+    /// The model the project plays: name, hash and folder (absent in projects saved before the
+    /// model chooser; they play the embedded model).
+    #[serde(default)]
+    pub model_ref: Option<crate::models::ModelRef>,
     /// The 16 pads.
     #[serde(default)]
     pub pads: Vec<SavedPad>,
@@ -116,7 +120,7 @@ pub struct SavedState {
 
 impl Default for SavedState {
     fn default() -> Self {
-        SavedState { format: STATE_FORMAT.into(), version: STATE_VERSION, model: None, pads: vec![SavedPad::default(); PADS] }
+        SavedState { format: STATE_FORMAT.into(), version: STATE_VERSION, model: None, model_ref: None, pads: vec![SavedPad::default(); PADS] }
     }
 }
 
@@ -207,6 +211,10 @@ struct StoreInner {
     warning: Option<String>,
     /// Model named by the last loaded state.
     model: Option<String>,
+    /// The model the project asks for (last loaded state, or the chooser's last choice).
+    model_ref: Option<crate::models::ModelRef>,
+    /// Set when that model is not installed (shown in the editor).
+    missing_model: Option<String>,
 }
 
 struct StoreShared {
@@ -236,7 +244,7 @@ impl StateStore {
     pub fn new(status: StatusHandle) -> Self {
         StateStore {
             shared: Arc::new(StoreShared {
-                inner: Mutex::new(StoreInner { pads: Default::default(), warning: None, model: None }),
+                inner: Mutex::new(StoreInner { pads: Default::default(), warning: None, model: None, model_ref: None, missing_model: None }),
                 status,
                 commander: Mutex::new(None),
             }),
@@ -270,8 +278,40 @@ impl StateStore {
         self.shared.inner.lock().model.clone()
     }
 
+    /// The model the project asks for.
+    pub fn wanted_model(&self) -> Option<crate::models::ModelRef> {
+        self.shared.inner.lock().model_ref.clone()
+    }
+
+    /// Records the model the user chose (the chooser) or the project asks for.
+    pub fn set_wanted_model(&self, model: Option<crate::models::ModelRef>) {
+        let mut inner = self.shared.inner.lock();
+        inner.model_ref = model;
+        inner.missing_model = None;
+    }
+
+    /// Why the project's model is not the one playing, if it is not installed.
+    pub fn missing_model(&self) -> Option<String> {
+        self.shared.inner.lock().missing_model.clone()
+    }
+
+    /// Sets or clears [`StateStore::missing_model`].
+    pub fn set_missing_model(&self, message: Option<String>) {
+        self.shared.inner.lock().missing_model = message;
+    }
+
+    /// Resolves the model the project asks for and sends the worker a load of it
+    /// ([`crate::models::resolve`]). Main or GUI thread.
+    pub fn load_wanted_model(&self) -> bool {
+        let resolved = crate::models::resolve(self.wanted_model().as_ref(), &crate::models::Settings::load());
+        self.set_missing_model(resolved.missing);
+        self.send(Command::Load(resolved.source))
+    }
+
     /// Loads a saved JSON state (as the host does): anchors into the store, stored sounds to the
-    /// worker (played without a model call while their recipe is unchanged).
+    /// worker (played without a model call while their recipe is unchanged). When a model is
+    /// already loaded and the project asks for another one, that one is loaded (its stored
+    /// sounds still play as saved).
     pub fn load_json(&self, json: &str) {
         let (state, warning) = parse_state(json);
         {
@@ -281,6 +321,7 @@ impl StateStore {
             }
             inner.warning = warning;
             inner.model = state.model.clone();
+            inner.model_ref = state.model_ref.clone();
         }
         for (pad, saved) in state.pads.iter().enumerate() {
             if let Some(sound) = &saved.sound {
@@ -297,15 +338,27 @@ impl StateStore {
                 }
             }
         }
+        let loaded_hash = match &self.shared.status.lock().model {
+            ndm_core::ModelState::Ready { hash, .. } => Some(hash.clone()),
+            _ => None,
+        };
+        let wanted_hash = state.model_ref.as_ref().map(|m| m.hash.clone()).unwrap_or_else(|| crate::models::embedded_hash().to_string());
+        if loaded_hash.is_some_and(|h| h != wanted_hash) {
+            self.load_wanted_model();
+        }
     }
 
     /// The state to save now: anchors plus every pad's current sound from the worker.
     pub fn saved_state(&self) -> SavedState {
         let inner = self.shared.inner.lock();
         let status = self.shared.status.lock();
-        let model = match &status.model {
-            ndm_core::ModelState::Ready { name, .. } => Some(name.clone()),
-            _ => inner.model.clone(),
+        let (model, model_ref) = match &status.model {
+            ndm_core::ModelState::Ready { name, hash, source, .. } => {
+                let embedded = source == &ndm_core::engine::ModelSource::Bytes(crate::models::embedded()).describe();
+                let dir = (!embedded).then(|| std::path::PathBuf::from(source));
+                (Some(name.clone()), Some(crate::models::ModelRef { name: name.clone(), hash: hash.clone(), dir }))
+            }
+            _ => (inner.model.clone(), inner.model_ref.clone()),
         };
         let pads = inner
             .pads
@@ -318,7 +371,7 @@ impl StateStore {
                 sound: ps.audio.as_ref().map(|(key, audio)| SavedSound::from_audio(*key, audio)),
             })
             .collect();
-        SavedState { format: STATE_FORMAT.into(), version: STATE_VERSION, model, pads }
+        SavedState { format: STATE_FORMAT.into(), version: STATE_VERSION, model, model_ref, pads }
     }
 
     /// The JSON that is saved with the project.
@@ -404,9 +457,40 @@ pub fn migrate_params<V>(params: &mut std::collections::BTreeMap<String, V>) {
     params.remove("polyphony");
 }
 
+/// Class parameters saved before they became class slots were enum parameters, which nice-plug
+/// stores by their variant id (`"p02_class": "snare"`): each becomes the slot of that class in
+/// the shipped model's order (see [`crate::params::DEFAULT_CLASS_NAMES`]), so old projects keep
+/// their classes. Integer values (current projects) are left alone.
+pub fn migrate_class_values(params: &mut std::collections::BTreeMap<String, nice_plug::plugin::ParamValue>) {
+    use nice_plug::plugin::ParamValue;
+    for (id, value) in params.iter_mut() {
+        if !(id.ends_with("_class")) {
+            continue;
+        }
+        if let ParamValue::String(name) = value {
+            *value = ParamValue::I32(crate::params::default_class_index(name) as i32);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn enum_class_values_of_old_projects_become_slots() {
+        use nice_plug::plugin::ParamValue;
+        let mut params = std::collections::BTreeMap::new();
+        params.insert("p02_class".to_string(), ParamValue::String("snare".into()));
+        params.insert("p03_blend_class".to_string(), ParamValue::String("metal_shaker".into()));
+        params.insert("p04_class".to_string(), ParamValue::I32(7));
+        params.insert("p04_x".to_string(), ParamValue::F32(0.5));
+        migrate_class_values(&mut params);
+        assert!(matches!(params["p02_class"], ParamValue::I32(1)));
+        assert!(matches!(params["p03_blend_class"], ParamValue::I32(10)));
+        assert!(matches!(params["p04_class"], ParamValue::I32(7)));
+        assert!(matches!(params["p04_x"], ParamValue::F32(v) if v == 0.5));
+    }
 
     #[test]
     fn corrupt_state_gives_defaults_and_warning() {

@@ -95,7 +95,7 @@ fn class_value(plugin: &Plugin, id: &str, index: usize) -> f64 {
     if p.stepped && p.max > 1.0 {
         index as f64 // nice-plug reports stepped params as normalised × step count
     } else {
-        p.at(index as f64 / 10.0)
+        p.at(index as f64 / 15.0) // 16 class slots
     }
 }
 
