@@ -149,7 +149,13 @@ pub struct Status {
     pub sounds_made: u64,
     /// Latest encoding result.
     pub encoded: Option<EncodeResult>,
+    /// The last [`ENCODED_KEPT`] encoding results, oldest first (several files dropped at once
+    /// finish between two editor frames: each must reach its pad).
+    pub encoded_recent: VecDeque<EncodeResult>,
 }
+
+/// How many encoding results [`Status::encoded_recent`] keeps (one per pad).
+pub const ENCODED_KEPT: usize = PADS;
 
 impl Default for Status {
     fn default() -> Self {
@@ -161,6 +167,7 @@ impl Default for Status {
             pads: std::array::from_fn(|_| PadStatus::default()),
             sounds_made: 0,
             encoded: None,
+            encoded_recent: VecDeque::new(),
         }
     }
 }
@@ -536,7 +543,12 @@ impl Worker {
                         self.encodes += 1;
                         let sample_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                         st.message = Some(format!("encoded {} onto pad {}", path.display(), pad + 1));
-                        st.encoded = Some(EncodeResult { serial: self.encodes, pad, encoded, sample_name });
+                        let result = EncodeResult { serial: self.encodes, pad, encoded, sample_name };
+                        if st.encoded_recent.len() >= ENCODED_KEPT {
+                            st.encoded_recent.pop_front();
+                        }
+                        st.encoded_recent.push_back(result.clone());
+                        st.encoded = Some(result);
                         st.last_error = None;
                     }
                     Err(e) => st.last_error = Some(e.to_string()),

@@ -167,12 +167,30 @@ pub struct DefaultPad {
     pub choke_group: u8,
 }
 
+/// Class names of the shipped model, in its conditioning order. A class selector of the plugin is
+/// a *slot* of the loaded model's class list; the default kit's pads sit on the slots these names
+/// have here (so on the shipped model, slot = class by name).
+pub const SHIPPED_CLASSES: [&str; 11] =
+    ["kick", "snare", "clap", "hihat_closed", "hihat_open", "tom", "crash", "ride", "rim", "hand_drum", "metal_shaker"];
+
+/// The slot of a shipped class name (0 for an unknown name).
+pub fn shipped_class_slot(name: &str) -> usize {
+    SHIPPED_CLASSES.iter().position(|c| c.eq_ignore_ascii_case(name)).unwrap_or(0)
+}
+
 impl DefaultPad {
-    /// The decoder inputs of this pad on the loaded model: class centre (one-hot class, looked up
-    /// by name; class 0 when the model lacks it), [`DEFAULT_RANGE`], [`DEFAULT_VARIATION`] with
-    /// the pad's seed — exactly what the plugin asks for with its default parameters.
+    /// The pad's class slot ([`shipped_class_slot`] of its class).
+    pub fn slot(&self) -> usize {
+        shipped_class_slot(self.class)
+    }
+
+    /// The decoder inputs of this pad on the loaded model: the centre of class [`DefaultPad::slot`]
+    /// (the model's first class when it has fewer classes), [`DEFAULT_RANGE`],
+    /// [`DEFAULT_VARIATION`] with the pad's seed — exactly what the plugin asks for with its
+    /// default parameters.
     pub fn params(&self, meta: &ModelMeta) -> SoundParams {
-        let class = meta.class_index(self.class).unwrap_or(0);
+        let slot = self.slot();
+        let class = if slot < meta.classes.len() { slot } else { 0 };
         SoundParams { range: DEFAULT_RANGE, variation: DEFAULT_VARIATION, seed: u64::from(self.seed), ..SoundParams::for_class(class) }
     }
 }

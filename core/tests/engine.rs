@@ -153,6 +153,13 @@ fn encode_publishes_the_latent_for_the_pad_and_export_writes_it() {
     assert!(wait_until(|| out.is_file() && engine.status().lock().message.clone().is_some_and(|m| m.contains("exported"))));
     let r = hound::WavReader::open(&out).unwrap();
     assert_eq!(r.spec().sample_rate, 16_000);
+    // Several files at once (a multi-file drop): every result stays until the editor reads it.
+    for pad in [3, 4, 5] {
+        engine.send(Command::Encode { pad, path: wav.clone(), class_weights: vec![1.0, 0.0, 0.0], range: 2.0 }).unwrap();
+    }
+    assert!(wait_until(|| engine.status().lock().encoded_recent.len() == 4));
+    let pads: Vec<usize> = engine.status().lock().encoded_recent.iter().map(|e| e.pad).collect();
+    assert_eq!(pads, [9, 3, 4, 5]);
 }
 
 #[test]

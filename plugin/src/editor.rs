@@ -453,10 +453,11 @@ impl NiceEguiApp for EditorApp {
                 st.last_error.clone(),
                 st.message.clone(),
                 (ps.preview.clone(), ps.timing.total_ms(), ps.from_state, ps.error.clone(), ps.audio.is_some()),
-                st.encoded.clone().filter(|e| e.serial > self.encoded_seen),
+                st.encoded_recent.iter().filter(|e| e.serial > self.encoded_seen).cloned().collect::<Vec<_>>(),
             )
         };
-        if let Some(result) = encoded {
+        // Every result since the last frame (several dropped files finish together).
+        for result in encoded {
             self.encoded_seen = result.serial;
             self.apply_encoded(&setter, &result);
         }

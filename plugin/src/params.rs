@@ -19,19 +19,7 @@ use std::sync::Arc;
 
 /// Class names of the shipped model, in its conditioning order: the class slots of the default
 /// kit and the names shown before a model has loaded.
-pub const DEFAULT_CLASS_NAMES: [&str; 11] = [
-    "kick",
-    "snare",
-    "clap",
-    "hihat_closed",
-    "hihat_open",
-    "tom",
-    "crash",
-    "ride",
-    "rim",
-    "hand_drum",
-    "metal_shaker",
-];
+pub const DEFAULT_CLASS_NAMES: [&str; 11] = kit::SHIPPED_CLASSES;
 
 /// Class slots a class parameter offers: the loaded model's class `k` is slot `k`
 /// (`ndm_core::MAX_CLASSES` = 16, the most classes a model may have).
@@ -39,7 +27,7 @@ pub const CLASS_SLOTS: usize = ndm_core::MAX_CLASSES;
 
 /// The slot of a shipped class name (0 for an unknown name).
 pub fn default_class_index(name: &str) -> usize {
-    DEFAULT_CLASS_NAMES.iter().position(|c| c.eq_ignore_ascii_case(name)).unwrap_or(0)
+    kit::shipped_class_slot(name)
 }
 
 /// "hihat_closed" → "Hihat closed": a class name as the selectors show it.
