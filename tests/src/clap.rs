@@ -216,6 +216,21 @@ impl Plugin {
             .expect("param value")
     }
 
+    /// The plugin's own text for the CLAP value `value` of a parameter (`params.value_to_text`,
+    /// what a host shows).
+    pub fn param_text(&mut self, string_id: &str, value: f64) -> String {
+        let id = self.param(string_id).id;
+        let handle = self.instance.plugin_handle();
+        let ext = handle
+            .get_extension::<PluginParams>()
+            .expect("params extension");
+        let mut buf = [0u8; 256];
+        match ext.value_to_text(&handle, ClapId::new(id), value, &mut buf) {
+            Ok(text) => String::from_utf8_lossy(text).into_owned(),
+            Err(_) => panic!("{string_id}: value_to_text({value}) failed"),
+        }
+    }
+
     /// Sets parameters while the plugin is inactive (`params.flush`, as a host does when the
     /// user edits a parameter of a stopped plugin). Values are CLAP values.
     pub fn flush_params(&mut self, values: &[(&str, f64)]) {

@@ -4,13 +4,15 @@
 //! (`python -m torch.distributed.run --nproc_per_node 2`, DDP over gloo), exported into a model
 //! directory, and then used by the release CLI: `ndm --model DIR info` lists the library's
 //! classes and `ndm --model DIR render --class zap` writes a non-silent one-shot at the model's
-//! rate.
+//! rate; the bundled CLAP plugin, pointed at it, plays it and names its class parameters
+//! after the library's classes.
 //!
 //! Needs the training venv's Python in `NDM_PYTHON` (`cargo xtask test` sets it) and
 //! `target/release/ndm` (built on demand by `paths::ndm_cli`). Without `NDM_PYTHON` the test
 //! FAILS; it never returns early as passed.
 
 use ndm_tests::audio::{self, peak, rms};
+use ndm_tests::clap::{Ev, Plugin};
 use ndm_tests::paths;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -211,4 +213,21 @@ fn library_trained_with_torchrun_renders_in_the_cli() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("thud, tick, zap"));
+
+    // The bundled plugin plays it, and its class selectors show the library's own classes.
+    std::env::set_var("NDM_MODEL_DIR", &model);
+    std::env::set_var("XDG_CONFIG_HOME", tmp.path().join("config"));
+    let mut plugin = Plugin::load_bundle();
+    let (left, _) = plugin.run(48_000.0, 1024, |p| {
+        p.render(48_000, 512, &[Ev::NoteOn { time: 0, key: 38, velocity: 1.0 }])
+    });
+    assert!(peak(&left) > 1e-3, "pad 2 (slot 2 = tick) is silent with the library model");
+    let mut class_text = |pad: usize| {
+        let id = format!("p{:02}_class", pad + 1);
+        let v = plugin.param_value(&id);
+        plugin.param_text(&id, v)
+    };
+    assert_eq!(class_text(0), "Thud", "pad 1 sits on the model's first class");
+    assert_eq!(class_text(2), "Zap");
+    assert_eq!(class_text(4), "Class 4 (not in model)", "slots beyond the model's 3 classes say so");
 }
