@@ -114,7 +114,7 @@ pub fn places(recent: &[PathBuf]) -> Vec<(String, PathBuf)> {
     out.push(("/".to_string(), PathBuf::from("/")));
     for d in recent {
         let label = d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| d.display().to_string());
-        out.push((format!("⟲ {label}"), d.clone()));
+        out.push((format!("recent: {label}"), d.clone()));
     }
     out
 }
@@ -236,7 +236,7 @@ impl Browser {
             .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
             .show(ctx, |ui| {
                 ui.horizontal(|ui| {
-                    if ui.button("⬆ Up").clicked() {
+                    if ui.button("Up").clicked() {
                         go_to = self.dir.parent().map(Path::to_path_buf);
                     }
                     ui.monospace(self.dir.display().to_string());
@@ -261,7 +261,8 @@ impl Browser {
                                 ui.label(egui::RichText::new("(nothing to show here)").weak());
                             }
                             for e in &self.entries {
-                                let label = if e.is_dir { format!("📁 {}", e.name) } else { format!("🎵 {}", e.name) };
+                                // egui's default fonts have no folder / note glyphs: a trailing slash marks folders.
+                                let label = if e.is_dir { format!("{}/", e.name) } else { e.name.clone() };
                                 let r = ui.selectable_label(!e.is_dir && self.name == e.name, label);
                                 if r.clicked() {
                                     activated = Some(e.name.clone());

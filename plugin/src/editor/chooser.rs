@@ -101,7 +101,7 @@ impl Chooser {
                     ui.horizontal(|ui| {
                         ui.vertical(|ui| {
                             ui.set_width(480.0);
-                            let title = if current { format!("● {}", info.name) } else { info.name.clone() };
+                            let title = if current { format!("{} (playing)", info.name) } else { info.name.clone() };
                             ui.label(RichText::new(title).strong());
                             ui.label(format!(
                                 "{} Hz · {:.2} s · schema {} · {} classes: {}",
