@@ -126,6 +126,36 @@ def logmel_l1(fe, y, x):
     return (fe.logmel(y) - fe.logmel(x)).abs().mean(dim=(1, 2))
 
 
+def mean_pairwise_l1(mels: torch.Tensor) -> float:
+    """Mean over all pairs i < j of mean |mel_i - mel_j| (normalised log-Mel [N, n_mels, T])."""
+    f = mels.flatten(1)
+    n = f.shape[0]
+    if n < 2:
+        return float("nan")
+    d = torch.cdist(f, f, p=1) / f.shape[1]
+    return float(d.sum() / (n * (n - 1)))
+
+
+def diversity(fe, gen_wavs: torch.Tensor, gen_lab: np.ndarray, real_wavs: torch.Tensor, real_lab: np.ndarray) -> dict:
+    """Within-class variety of generated sounds relative to real ones (issue #11): per class,
+    the mean pairwise log-Mel L1 between generated sounds divided by the same between the real
+    recordings of that class (all real recordings, both splits, no gain copies); 1.0 = as varied
+    as real drums. Also the unweighted mean over classes."""
+    per = {}
+    with torch.no_grad():
+        for i, c in enumerate(CLASSES):
+            g = gen_wavs[torch.from_numpy(gen_lab == i)]
+            r = real_wavs[torch.from_numpy(real_lab == i)]
+            if len(g) < 2 or len(r) < 2:
+                per[c] = None
+                continue
+            dg = mean_pairwise_l1(fe(peak_normalise(g, EVAL_PEAK)))
+            dr = mean_pairwise_l1(fe(peak_normalise(r, EVAL_PEAK)))
+            per[c] = dg / dr
+    vals = [v for v in per.values() if v is not None]
+    return dict(mean=float(np.mean(vals)) if vals else None, per_class=per)
+
+
 def timed(fn, items):
     outs, ts = [], []
     for it in items:
@@ -271,6 +301,32 @@ def main():
     res["generated_class_pca"] = dict(prior="z = per-class pad centre (model.json centre, else mean) + N(0, std^2) along its PCA axes",
                                       accuracy=float((p2 == gl_lab).mean()),
                                       per_class=per_class_acc(p2, gl_lab))
+    # variety: the pad (x, y, fine uniform over the pad at range 2) and `ndm kit --per-class`
+    # (pad centre + 0.6 prior std of variation), each against the real recordings of the class
+    with torch.no_grad():
+        pad_wavs, kit_wavs = [], []
+        for i, cname in enumerate(CLASSES):
+            pc = meta["latent"]["per_class"][cname]
+            comps = torch.tensor(pc["components"][:3]); std = torch.tensor(pc["std"][:3])
+            centre = torch.tensor(pc.get("centre", pc["mean"])).unsqueeze(0)
+            cg = torch.zeros(args.n_gen, len(CLASSES)); cg[:, i] = 1.0
+            pos = torch.rand(args.n_gen, 3, generator=g) * 2 - 1
+            pad_wavs.append(mcnn(dec(centre + 2.0 * (pos * std) @ comps, cg)))
+            kit_wavs.append(mcnn(dec(centre + 0.6 * torch.randn(args.n_gen, meta["latent_dim"], generator=g), cg)))
+        pad_wavs = torch.cat(pad_wavs); kit_wavs = torch.cat(kit_wavs)
+        real = data.train_real_idx.tolist() + [int(v) for v in vi if not bool(data.is_gain_copy[v])]
+        real_w, real_l = data.wav[real], data.label[real].numpy()
+        p_pad = clf(fe(peak_normalise(pad_wavs, EVAL_PEAK))).argmax(1).numpy()
+        p_kit = clf(fe(peak_normalise(kit_wavs, EVAL_PEAK))).argmax(1).numpy()
+    res["diversity"] = dict(
+        note="mean pairwise log-Mel L1 within a class, generated / real (1.0 = as varied as real recordings); "
+             "class accuracy by the classifier trained on real recordings only",
+        pad_sweep=dict(how="x, y, fine uniform in [-1, 1] at range 2 (the XY pad and fine knob)",
+                       **diversity(fe, pad_wavs, gl_lab, real_w, real_l), class_accuracy=float((p_pad == gl_lab).mean())),
+        kit_variations=dict(how="pad centre + 0.6 x N(0, I) (ndm kit --per-class, amount 0.6)",
+                            **diversity(fe, kit_wavs, gl_lab, real_w, real_l), class_accuracy=float((p_kit == gl_lab).mean())),
+        prior=dict(how="z ~ N(0, I)", **diversity(fe, gen_wavs, gl_lab, real_w, real_l),
+                   class_accuracy=res["generated"]["accuracy"]))
     # the sound at the pad centre (x = y = fine = 0, no variation) and at the class mean
     with torch.no_grad():
         eye = torch.eye(len(CLASSES))
@@ -293,7 +349,10 @@ def main():
         mcnn_sc_below_gl32=res["mcnn_true_mel"]["spectral_convergence"] < res["griffin_lim_32"]["spectral_convergence"],
         mcnn_10x_faster_than_gl32=t["speedup_vs_gl32"] >= 10,
         every_class_above_chance_x3=all(v is not None and v > 3 / len(CLASSES)
-                                        for v in res["generated"]["per_class"].values()))
+                                        for v in res["generated"]["per_class"].values()),
+        diversity_at_least_0_8_with_class_accuracy_0_75=bool(
+            res["diversity"]["pad_sweep"]["mean"] is not None and res["diversity"]["pad_sweep"]["mean"] >= 0.8
+            and res["diversity"]["pad_sweep"]["class_accuracy"] >= 0.75))
     res["model"] = dict(name=meta["name"], n_mels=meta["n_mels"], training=meta.get("training"))
     with open(os.path.join(args.out, "eval.json"), "w") as f:
         json.dump(res, f, indent=1)
@@ -424,6 +483,16 @@ def write_report(out, res, meta):
         rv = cl["val_real_per_class"].get(c)
         L.append(f"| {c} | {g['per_class'][c]:.2f} | {g['decoder_mel_per_class'][c]:.2f} | "
                  f"{g2['per_class'][c]:.2f} | {'' if rv is None else f'{rv:.2f}'} |")
+    if "diversity" in res:
+        dv = res["diversity"]
+        L.append("\n## Variety within a class (generated / real mean pairwise log-Mel L1)\n")
+        L.append("| class | " + " | ".join(k for k in ("pad_sweep", "kit_variations", "prior")) + " |")
+        L.append("|---|---|---|---|")
+        for c in CLASSES:
+            cells = [dv[k]["per_class"].get(c) for k in ("pad_sweep", "kit_variations", "prior")]
+            L.append(f"| {c} | " + " | ".join("–" if v is None else f"{v:.2f}" for v in cells) + " |")
+        L.append("| **mean** | " + " | ".join(f"{dv[k]['mean']:.2f}" for k in ("pad_sweep", "kit_variations", "prior")) + " |")
+        L.append("| class accuracy | " + " | ".join(f"{dv[k]['class_accuracy']:.2f}" for k in ("pad_sweep", "kit_variations", "prior")) + " |")
     L.append("\n## Done criteria\n")
     for k, v in res["done_criteria"].items():
         L.append(f"- {k}: {'PASS' if v else 'FAIL'}")

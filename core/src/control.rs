@@ -39,6 +39,11 @@ pub struct SoundParams {
     pub seed: u64,
     /// Encoded sample's latent, when the pad is anchored on a user's sample.
     pub anchor: Option<Latent>,
+    /// Detail, [0, 1]: how much of the sample's own spectrogram detail (the residual between its
+    /// log-Mel and the decoded anchor's, [`crate::generate::DetailResidual`]) is added to the
+    /// decoded spectrogram. 0: the model's sound; 1 at the anchor position: the sample's own
+    /// spectrogram through the inverter. Only anchored pads have a residual.
+    pub detail: f32,
 }
 
 impl SoundParams {
@@ -55,6 +60,7 @@ impl SoundParams {
             variation: 0.0,
             seed: 0,
             anchor: None,
+            detail: 0.0,
         }
     }
 
@@ -68,6 +74,7 @@ impl SoundParams {
         self.fine = fix(self.fine, -1.0, 1.0, 0.0);
         self.range = fix(self.range, 0.01, 4.0, 2.0);
         self.variation = fix(self.variation, 0.0, 2.0, 0.0);
+        self.detail = fix(self.detail, 0.0, 1.0, 0.0);
         let n = n_classes.clamp(1, MAX_CLASSES);
         for (i, w) in self.class_weights.iter_mut().enumerate() {
             *w = if i < n { fix(*w, 0.0, 1.0, 0.0) } else { 0.0 };

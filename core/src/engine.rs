@@ -18,7 +18,8 @@
 use crate::audio_file::{decode_file, write_wav};
 use crate::dsp;
 use crate::error::{Error, Result};
-use crate::generate::{encode, generate, Encoded, Sound, Timing};
+use crate::generate::{encode_refined, generate_detailed, Encoded, Sound, Timing};
+use crate::refine::{RefineOptions, RefineProgress};
 use crate::kit::{KitSource, NativeAudio, PADS};
 use crate::model::{configure_threads, ModelBytes, ModelSet};
 use crate::voices::Voices;
@@ -78,8 +79,9 @@ pub enum Command {
     Switch(ModelSource),
     /// Decodes and encodes an audio file for pad `pad` under class weights `[C]` at pad range
     /// `range`; the result is published in [`Status::encoded`] (the owner of the kit then anchors
-    /// the pad on it, which changes the pad's recipe).
-    Encode { pad: usize, path: PathBuf, class_weights: Vec<f32>, range: f32 },
+    /// the pad on it, which changes the pad's recipe). The encoder's guess is refined under
+    /// `refine` ([`crate::refine`]; progress in [`Status::encoding`]).
+    Encode { pad: usize, path: PathBuf, class_weights: Vec<f32>, range: f32, refine: RefineOptions },
     /// A pad's sound recalled from a saved project: played as it is (no model call) for as long as
     /// the pad's recipe key equals `key`.
     SetStored { pad: usize, key: u64, audio: Arc<NativeAudio> },
@@ -118,6 +120,21 @@ pub struct PadStatus {
     pub error: Option<String>,
 }
 
+/// An encoding in progress (the editor shows it: refinement takes up to ~1.5 s a sample).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodeProgress {
+    /// The pad the sample was dropped on.
+    pub pad: usize,
+    /// File name of the sample.
+    pub sample_name: String,
+    /// Refinement steps done and planned.
+    pub step: usize,
+    /// Refinement steps planned (0: no refinement).
+    pub steps: usize,
+    /// Best log-Mel L1 between the sample and its decoded latent so far, in dB.
+    pub loss_db: f32,
+}
+
 /// The result of a [`Command::Encode`].
 #[derive(Debug, Clone)]
 pub struct EncodeResult {
@@ -139,6 +156,8 @@ pub struct Status {
     pub model: ModelState,
     /// The pad being computed now.
     pub generating: Option<usize>,
+    /// The encoding being computed now.
+    pub encoding: Option<EncodeProgress>,
     /// Last error (loading, encoding, export), cleared by the next success of that kind.
     pub last_error: Option<String>,
     /// Last informational message (e.g. "exported …").
@@ -162,6 +181,7 @@ impl Default for Status {
         Status {
             model: ModelState::Idle,
             generating: None,
+            encoding: None,
             last_error: None,
             message: None,
             pads: std::array::from_fn(|_| PadStatus::default()),
@@ -531,18 +551,33 @@ impl Worker {
                     ps.error = None;
                 }
             }
-            Command::Encode { pad, path, class_weights, range } => {
+            Command::Encode { pad, path, class_weights, range, refine } => {
                 let Some(model) = &self.model else {
                     self.status.lock().last_error = Some("cannot encode: no model loaded".into());
                     return;
                 };
-                let result = decode_file(&path).and_then(|audio| encode(model, &audio, &class_weights, range));
+                let sample_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let progress = EncodeProgress { pad, sample_name: sample_name.clone(), step: 0, steps: refine.steps, loss_db: f32::NAN };
+                self.status.lock().encoding = Some(progress);
+                let status = self.status.clone();
+                let mut report = |p: RefineProgress| {
+                    if let Some(e) = status.lock().encoding.as_mut() {
+                        e.step = p.step;
+                        e.loss_db = p.loss_db;
+                    }
+                };
+                let result = decode_file(&path).and_then(|audio| encode_refined(model, &audio, &class_weights, range, &refine, &mut report));
                 let mut st = self.status.lock();
+                st.encoding = None;
                 match result {
                     Ok(encoded) => {
                         self.encodes += 1;
-                        let sample_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                        st.message = Some(format!("encoded {} onto pad {}", path.display(), pad + 1));
+                        let fit = match encoded.refined {
+                            Some(r) if r.kept_guess => format!("log-Mel fit {:.1} dB; {} refinement steps did not make it sound closer", r.start_db, r.steps),
+                            Some(r) => format!("log-Mel fit {:.1} dB, refined from {:.1} dB in {} steps, {:.2} s", r.loss_db, r.start_db, r.steps, r.seconds),
+                            None => format!("log-Mel fit {:.1} dB", encoded.guess_db),
+                        };
+                        st.message = Some(format!("encoded {} onto pad {} ({fit})", path.display(), pad + 1));
                         let result = EncodeResult { serial: self.encodes, pad, encoded, sample_name };
                         if st.encoded_recent.len() >= ENCODED_KEPT {
                             st.encoded_recent.pop_front();
@@ -631,7 +666,8 @@ impl Worker {
     fn generate_pad(&mut self, pad: usize, key: u64, params: &crate::control::SoundParams) {
         let Some(model) = &self.model else { return };
         self.status.lock().generating = Some(pad);
-        let result = generate(model, params, None);
+        let residual = self.kit.detail(pad);
+        let result = generate_detailed(model, params, residual.as_deref(), None);
         let mut st = self.status.lock();
         st.generating = None;
         match result {

@@ -1,5 +1,7 @@
-//! One-shot generation and sample encoding on top of a [`ModelSet`]: controls → `z` → decoder →
-//! MCNN → post-processing → host sample rate; and file → onset-aligned window → encoder → `z`.
+//! One-shot generation and sample encoding on top of a [`ModelSet`]: controls → `z` → decoder
+//! (+ detail residual) → MCNN → post-processing → host sample rate; file → onset-aligned window →
+//! encoder → `z` → latent refinement → detail residual; and the spectrogram → inverter round trip
+//! of a file ([`resynthesize`]).
 
 use crate::audio_file::DecodedAudio;
 use crate::control::{latent_for, Axes, Latent, SoundParams};
@@ -7,6 +9,8 @@ use crate::dsp;
 use crate::error::{Error, Result};
 use crate::meta::{CONTROL_AXES, LATENT_DIM};
 use crate::model::ModelSet;
+use crate::refine::{refine, RefineOptions, RefineProgress, Refined};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A finished one-shot, ready to be played.
@@ -48,12 +52,26 @@ impl Timing {
 /// # Errors
 /// Inference errors of the model set, [`Error::Resample`].
 pub fn generate(model: &ModelSet, params: &SoundParams, sample_rate: Option<u32>) -> Result<Sound> {
+    generate_detailed(model, params, None, sample_rate)
+}
+
+/// [`generate`] with the detail residual of the pad's encoded sample: when `params` is anchored on
+/// `residual.anchor` and `params.detail` > 0, `detail · residual` is added to the decoded log-Mel
+/// spectrogram before inversion (issue #11, "detail control"). A residual of another anchor or of
+/// another shape is ignored.
+///
+/// # Errors
+/// As [`generate`].
+pub fn generate_detailed(model: &ModelSet, params: &SoundParams, residual: Option<&DetailResidual>, sample_rate: Option<u32>) -> Result<Sound> {
     let meta = model.meta();
     let params = params.sanitized(meta.classes.len());
     let z = latent_for(meta, &params);
     let c = params.class_vector(meta.classes.len());
     let t0 = Instant::now();
-    let mel = model.decode(&z, &c)?;
+    let mut mel = model.decode(&z, &c)?;
+    if let Some(r) = residual.filter(|r| params.detail > 0.0 && params.anchor == Some(r.anchor) && r.values.len() == mel.len()) {
+        mel.iter_mut().zip(&r.values).for_each(|(m, d)| *m += params.detail * d);
+    }
     let t1 = Instant::now();
     let mut wav = model.invert(&mel)?;
     let t2 = Instant::now();
@@ -71,31 +89,53 @@ pub fn generate(model: &ModelSet, params: &SoundParams, sample_rate: Option<u32>
     })
 }
 
+/// The residual between an encoded sample's own normalised log-Mel spectrogram and the decoded
+/// spectrogram of its latent (`anchor`): `values` `[n_mels][n_frames]` row-major, normalised
+/// log-Mel units. Added, scaled by the detail control, to sounds anchored on the sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetailResidual {
+    /// The latent the residual was taken against (the pad's anchor).
+    pub anchor: Latent,
+    /// `M_sample − D(anchor, c)`, `[n_mels · n_frames]`.
+    pub values: Vec<f32>,
+}
+
 /// A user's sample placed in the latent space.
 #[derive(Debug, Clone)]
 pub struct Encoded {
-    /// The sample's latent `z`.
+    /// The sample's latent `z` (the refined one when refinement ran and the pad then sounds
+    /// closer to the sample, else the encoder's guess).
     pub latent: Latent,
     /// Its position `(x, y, fine)` on the class's control axes at the given range.
     pub position: [f32; CONTROL_AXES],
     /// Class weights used for encoding, `[C]`.
     pub class_weights: Vec<f32>,
+    /// Log-Mel L1 in dB between the sample and the decoded encoder guess.
+    pub guess_db: f32,
+    /// What refinement did (`None`: not run).
+    pub refined: Option<Refined>,
+    /// The sample's detail residual against `latent`.
+    pub residual: Arc<DetailResidual>,
 }
 
-/// Encodes decoded audio under class weights `class_weights` (`[C]`, one-hot or a blend): mono →
-/// model rate → onset-aligned window of `n_samples` (padded / faded) → encoder → `z`, plus the
-/// pad position of `z` at pad range `range`.
+impl Encoded {
+    /// Log-Mel L1 in dB between the sample and the decoded `latent` (before the inverter).
+    pub fn fit_db(&self) -> f32 {
+        match self.refined {
+            Some(r) if !r.kept_guess => r.loss_db,
+            _ => self.guess_db,
+        }
+    }
+}
+
+/// The model-rate window of a sample that encoding and resynthesis use: mono → model rate →
+/// onset-aligned window of `n_samples` (zero-padded, or cut with a short fade) → peak
+/// normalised to [`dsp::PEAK_TARGET`]. `[n_samples]` at the model's sample rate.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] for a wrong class vector, inference and resampling errors.
-pub fn encode(model: &ModelSet, audio: &DecodedAudio, class_weights: &[f32], range: f32) -> Result<Encoded> {
+/// [`Error::Resample`].
+pub fn sample_window(model: &ModelSet, audio: &DecodedAudio) -> Result<Vec<f32>> {
     let meta = model.meta();
-    if class_weights.len() != meta.classes.len() || class_weights.iter().sum::<f32>() <= 0.0 {
-        return Err(Error::InvalidArgument {
-            what: "class weights",
-            reason: format!("need {} non-negative weights with a positive sum", meta.classes.len()),
-        });
-    }
     let at_rate = dsp::resample(&audio.samples, audio.sample_rate, meta.sample_rate)?;
     let start = dsp::onset(&at_rate, meta.sample_rate);
     let mut window = dsp::window_from(&at_rate, start, meta.n_samples);
@@ -103,11 +143,98 @@ pub fn encode(model: &ModelSet, audio: &DecodedAudio, class_weights: &[f32], ran
     if p > 1e-6 {
         window.iter_mut().for_each(|s| *s *= dsp::PEAK_TARGET / p);
     }
+    Ok(window)
+}
+
+/// Encodes decoded audio under class weights `class_weights` (`[C]`, one-hot or a blend) in one
+/// encoder pass (no refinement): [`sample_window`] → encoder → `z`, plus the pad position of `z`
+/// at pad range `range` and the detail residual.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a wrong class vector, inference and resampling errors.
+pub fn encode(model: &ModelSet, audio: &DecodedAudio, class_weights: &[f32], range: f32) -> Result<Encoded> {
+    encode_refined(model, audio, class_weights, range, &RefineOptions::off(), &mut |_| {})
+}
+
+/// [`encode`], then latent refinement ([`crate::refine`]) of the encoder's guess against the
+/// sample's log-Mel spectrogram under `opts` (`progress` after each step), then the detail
+/// residual against the refined latent.
+///
+/// # Errors
+/// As [`encode`]; refinement errors.
+pub fn encode_refined(
+    model: &ModelSet,
+    audio: &DecodedAudio,
+    class_weights: &[f32],
+    range: f32,
+    opts: &RefineOptions,
+    progress: &mut dyn FnMut(RefineProgress),
+) -> Result<Encoded> {
+    let meta = model.meta();
+    if class_weights.len() != meta.classes.len() || class_weights.iter().sum::<f32>() <= 0.0 {
+        return Err(Error::InvalidArgument {
+            what: "class weights",
+            reason: format!("need {} non-negative weights with a positive sum", meta.classes.len()),
+        });
+    }
+    let window = sample_window(model, audio)?;
+    let target = model.logmel().compute_vec(&window)?;
     let code = model.encode(&window, class_weights)?;
-    let mut latent = [0.0; LATENT_DIM];
-    latent.copy_from_slice(&code);
+    let mut guess = [0.0; LATENT_DIM];
+    guess.copy_from_slice(&code);
+    let guess_mel = model.decode(&guess, class_weights)?;
+    let guess_db = model.logmel().l1_db(&target, &guess_mel);
+    let (latent, decoded, refined) = if opts.steps > 0 {
+        let shape = [1, meta.n_mels as i64, meta.n_frames as i64];
+        let mut r = refine(model, &guess, class_weights, &tch::Tensor::from_slice(&target).view(shape), opts, progress)?;
+        let refined_mel = model.decode(&r.latent, class_weights)?;
+        // Judged by what the pad plays (through the inverter), the refined latent must not be
+        // worse than the guess: a closer decoded spectrogram can invert less well when it leaves
+        // what the inverter was trained on.
+        let (heard_guess, heard_refined) = (heard_l1_db(model, &guess_mel, &target)?, heard_l1_db(model, &refined_mel, &target)?);
+        if heard_refined <= heard_guess {
+            (r.latent, refined_mel, Some(r))
+        } else {
+            r.kept_guess = true;
+            (guess, guess_mel, Some(r))
+        }
+    } else {
+        (guess, guess_mel, None)
+    };
+    let values = target.iter().zip(&decoded).map(|(t, d)| t - d).collect();
     let axes = Axes::for_weights(meta, class_weights);
-    Ok(Encoded { latent, position: axes.position_of(&latent, range), class_weights: class_weights.to_vec() })
+    Ok(Encoded {
+        latent,
+        position: axes.position_of(&latent, range),
+        class_weights: class_weights.to_vec(),
+        guess_db,
+        refined,
+        residual: Arc::new(DetailResidual { anchor: latent, values }),
+    })
+}
+
+/// Log-Mel L1 in dB between `target` (a sample's normalised log-Mel) and the sound the inverter
+/// makes of `mel` (post-processed at the model rate, as a pad plays it before resampling).
+fn heard_l1_db(model: &ModelSet, mel: &[f32], target: &[f32]) -> Result<f32> {
+    let meta = model.meta();
+    let mut wav = model.invert(mel)?;
+    dsp::post_process(&mut wav, meta.sample_rate as f32, meta.end_fade_samples());
+    Ok(model.logmel().l1_db(target, &model.logmel().compute_vec(&wav)?))
+}
+
+/// The spectrogram → inverter round trip of a sample, without the WAE (a diagnostic of the
+/// inverter, issue #11): [`sample_window`] → log-Mel → MCNN → post-processing, at the model's
+/// sample rate, `[n_samples]`.
+///
+/// # Errors
+/// Resampling and inference errors.
+pub fn resynthesize(model: &ModelSet, audio: &DecodedAudio) -> Result<Vec<f32>> {
+    let meta = model.meta();
+    let window = sample_window(model, audio)?;
+    let mel = model.logmel().compute_vec(&window)?;
+    let mut wav = model.invert(&mel)?;
+    dsp::post_process(&mut wav, meta.sample_rate as f32, meta.end_fade_samples());
+    Ok(wav)
 }
 
 /// `count` variations around `base`: the same params with seeds `seed, seed+1, …` and variation

@@ -7,7 +7,9 @@
 //! - the audio thread reads [`PadPlayback`] at every note-on (a plain `Copy` value).
 
 use crate::control::SoundParams;
+use crate::generate::DetailResidual;
 use crate::meta::ModelMeta;
+use std::sync::Arc;
 
 /// Pads in a kit (a 4 × 4 grid).
 pub const PADS: usize = 16;
@@ -100,11 +102,17 @@ pub trait KitSource: Send + Sync {
     fn playable(&self, _pad: usize, _meta: &ModelMeta) -> Result<(), String> {
         Ok(())
     }
+    /// The detail residual of the sample pad `pad` is anchored on (from its encoding), applied
+    /// when the target's `detail` > 0 and its anchor is the residual's. Default: none.
+    fn detail(&self, _pad: usize) -> Option<Arc<DetailResidual>> {
+        None
+    }
 }
 
 /// A [`KitSource`] set by hand (CLI, benchmarks, tests): the targets are given, not derived.
 pub struct ManualKit {
     pads: parking_lot::Mutex<[(PadTarget, f32); PADS]>,
+    details: parking_lot::Mutex<[Option<Arc<DetailResidual>>; PADS]>,
 }
 
 impl ManualKit {
@@ -114,6 +122,14 @@ impl ManualKit {
             pads: parking_lot::Mutex::new(std::array::from_fn(|i| {
                 (PadTarget { key: i as u64, params: SoundParams::for_class(0) }, 0.0)
             })),
+            details: parking_lot::Mutex::new(std::array::from_fn(|_| None)),
+        }
+    }
+
+    /// Sets pad `pad`'s detail residual (ignored for `pad` ≥ [`PADS`]).
+    pub fn set_detail(&self, pad: usize, residual: Option<Arc<DetailResidual>>) {
+        if let Some(d) = self.details.lock().get_mut(pad) {
+            *d = residual;
         }
     }
 
@@ -138,6 +154,10 @@ impl KitSource for ManualKit {
 
     fn tune_semitones(&self, pad: usize) -> f32 {
         self.pads.lock()[pad.min(PADS - 1)].1
+    }
+
+    fn detail(&self, pad: usize) -> Option<Arc<DetailResidual>> {
+        self.details.lock().get(pad).cloned().flatten()
     }
 }
 

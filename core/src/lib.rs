@@ -15,6 +15,8 @@
 //! - [`engine`]: the per-instance inference worker (per-pad, coalesced) and its lock-free link
 //!   to the audio thread.
 //! - [`voices`]: the allocation-free polyphonic one-shot player of the pads (audio thread).
+//! - [`mel`]: the model's log-Mel front end (the target of refinement and of the detail residual).
+//! - [`refine`]: latent refinement of an encoded sample by gradient steps through the decoder.
 //! - [`audio_file`], [`dsp`]: file decoding/writing, onset, fades, resampling.
 //!
 //! No plugin or GUI code lives here: the CLI (`ndm`), the tests and the plugin all drive it.
@@ -29,8 +31,10 @@ pub mod error;
 pub mod generate;
 pub mod kit;
 pub mod kit_export;
+pub mod mel;
 pub mod meta;
 pub mod model;
+pub mod refine;
 pub mod voices;
 
 pub use control::{Latent, SoundParams};

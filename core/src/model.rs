@@ -10,6 +10,7 @@
 //! the inverter from this CPU's features (bfloat16 or float32, never by timing). A bad set gives a typed [`Error`].
 
 use crate::error::{Error, Result};
+use crate::mel::LogMel;
 use crate::meta::{ModelMeta, LATENT_DIM};
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -50,6 +51,8 @@ pub struct ModelSet {
     /// GEMM precision of the inverter in force: `Some(true)` bfloat16, `Some(false)` float32,
     /// `None` when `mcnn.pt` has no `set_gemm_bf16` switch (models exported before it).
     inverter_bf16: Option<bool>,
+    /// The contract's log-Mel front end (refinement targets, detail residuals, resynthesis).
+    logmel: LogMel,
 }
 
 /// Raw bytes of a model set (e.g. embedded in a plugin binary).
@@ -122,8 +125,14 @@ impl ModelSet {
     /// what `model.json` promises or is not finite.
     pub fn from_bytes(bytes: &ModelBytes<'_>, source: &str) -> Result<Self> {
         let meta = ModelMeta::parse(bytes.meta)?;
+        let decoder = load_module("decoder.pt", bytes.decoder)?;
+        // refinement differentiates the decoder with respect to `z` only
+        for (_, p) in decoder.named_parameters().map_err(|e| Error::ModelCorrupt { file: "decoder.pt".into(), reason: first_line(&e) })? {
+            let _ = p.set_requires_grad(false);
+        }
         let mut set = ModelSet {
-            decoder: load_module("decoder.pt", bytes.decoder)?,
+            logmel: LogMel::new(&meta),
+            decoder,
             mcnn: load_module("mcnn.pt", bytes.mcnn)?,
             encoder: load_module("encoder.pt", bytes.encoder)?,
             meta,
@@ -222,6 +231,27 @@ impl ModelSet {
         ])?;
         expect_shape("decoder.pt", &out, &[1, m.n_mels as i64, m.n_frames as i64])?;
         to_vec("decoder.pt", &out)
+    }
+
+    /// The decoder as a differentiable function (latent refinement): `z` `[1,64]` (may require
+    /// grad) and class weights `c` `[1,C]` → normalised log-Mel `[1,n_mels,n_frames]`, with the
+    /// autograd graph kept (the decoder's own weights are frozen at load).
+    ///
+    /// # Errors
+    /// [`Error::ModelSignature`] when the decoder fails or returns another shape.
+    pub fn decode_tensor(&self, z: &Tensor, c: &Tensor) -> Result<Tensor> {
+        let m = &self.meta;
+        let out = self
+            .decoder
+            .forward_ts(&[z, c])
+            .map_err(|e| Error::ModelSignature { module: "decoder.pt", reason: first_line(&e) })?;
+        expect_shape("decoder.pt", &out, &[1, m.n_mels as i64, m.n_frames as i64])?;
+        Ok(out)
+    }
+
+    /// The contract's log-Mel front end.
+    pub fn logmel(&self) -> &LogMel {
+        &self.logmel
     }
 
     /// MCNN inverter: normalised log-Mel `[n_mels][n_frames]` → waveform `[n_samples]` at

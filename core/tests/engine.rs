@@ -5,6 +5,7 @@ mod common;
 use common::*;
 use ndm_core::engine::{Command, Engine, EngineConfig, ModelSource, ModelState, StatusHandle};
 use ndm_core::kit::{ManualKit, NativeAudio, PadPlayback, PadTarget, PADS};
+use ndm_core::refine::RefineOptions;
 use ndm_core::voices::Voices;
 use ndm_core::SoundParams;
 use std::sync::Arc;
@@ -138,13 +139,13 @@ fn encode_publishes_the_latent_for_the_pad_and_export_writes_it() {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("hit.wav");
     write_wav(&wav, 44_100, 2, 24, false, 20_000, |i, _| hit(i, 44_100, 0.02));
-    engine.send(Command::Encode { pad: 9, path: wav.clone(), class_weights: vec![1.0, 0.0, 0.0], range: 2.0 }).unwrap();
+    engine.send(Command::Encode { pad: 9, path: wav.clone(), class_weights: vec![1.0, 0.0, 0.0], range: 2.0, refine: RefineOptions::default() }).unwrap();
     assert!(wait_until(|| engine.status().lock().encoded.is_some()));
     let enc = engine.status().lock().encoded.clone().unwrap();
     assert_eq!((enc.serial, enc.pad, enc.sample_name.as_str()), (1, 9, "hit.wav"));
     assert!(enc.encoded.latent.iter().all(|v| v.is_finite()));
     // A bad file: a clear error.
-    engine.send(Command::Encode { pad: 9, path: dir.path().join("missing.wav"), class_weights: vec![1.0, 0.0, 0.0], range: 2.0 }).unwrap();
+    engine.send(Command::Encode { pad: 9, path: dir.path().join("missing.wav"), class_weights: vec![1.0, 0.0, 0.0], range: 2.0, refine: RefineOptions::default() }).unwrap();
     assert!(wait_until(|| engine.status().lock().last_error.is_some()));
     assert!(engine.status().lock().last_error.clone().unwrap().contains("no such file"));
     // Export pad 9 at the model rate.
@@ -155,7 +156,7 @@ fn encode_publishes_the_latent_for_the_pad_and_export_writes_it() {
     assert_eq!(r.spec().sample_rate, 16_000);
     // Several files at once (a multi-file drop): every result stays until the editor reads it.
     for pad in [3, 4, 5] {
-        engine.send(Command::Encode { pad, path: wav.clone(), class_weights: vec![1.0, 0.0, 0.0], range: 2.0 }).unwrap();
+        engine.send(Command::Encode { pad, path: wav.clone(), class_weights: vec![1.0, 0.0, 0.0], range: 2.0, refine: RefineOptions::default() }).unwrap();
     }
     assert!(wait_until(|| engine.status().lock().encoded_recent.len() == 4));
     let pads: Vec<usize> = engine.status().lock().encoded_recent.iter().map(|e| e.pad).collect();

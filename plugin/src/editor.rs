@@ -146,7 +146,7 @@ impl EditorApp {
             setter.set_parameter(param, value);
             setter.end_set_parameter(param);
         }
-        self.link.params.state.set_sample(result.pad, &enc.latent, enc.position, Some(result.sample_name.clone()));
+        self.link.params.state.set_sample(result.pad, &enc.latent, enc.position, Some(result.sample_name.clone()), Some(enc.residual.clone()));
         nice_log!("editor: pad {} anchored to the encoded sample {}", result.pad + 1, result.sample_name);
     }
 
@@ -154,7 +154,8 @@ impl EditorApp {
         let Some(classes) = classes else { return Err("the model is not loaded".into()) };
         let class_weights = self.class_weights(pad, classes);
         let range = self.link.params.pad(pad).range.value();
-        if self.link.params.state.send(Command::Encode { pad, path: path.to_path_buf(), class_weights, range }) {
+        let refine = ndm_core::refine::RefineOptions::default();
+        if self.link.params.state.send(Command::Encode { pad, path: path.to_path_buf(), class_weights, range, refine }) {
             Ok(())
         } else {
             Err("the engine has stopped".into())
@@ -444,12 +445,13 @@ impl NiceEguiApp for EditorApp {
         let link = self.link.clone();
         let store = link.params.state.clone();
 
-        let (model, generating, last_error, message, pad_status, encoded) = {
+        let (model, generating, encoding, last_error, message, pad_status, encoded) = {
             let st = link.status.lock();
             let ps = &st.pads[self.selected];
             (
                 st.model.clone(),
                 st.generating,
+                st.encoding.clone(),
                 st.last_error.clone(),
                 st.message.clone(),
                 (ps.preview.clone(), ps.timing.total_ms(), ps.from_state, ps.error.clone(), ps.audio.is_some()),
@@ -465,7 +467,7 @@ impl NiceEguiApp for EditorApp {
             ModelState::Ready { classes, .. } => Some(classes.clone()),
             _ => None,
         };
-        let busy = generating.is_some() || matches!(model, ModelState::Loading { .. });
+        let busy = generating.is_some() || encoding.is_some() || matches!(model, ModelState::Loading { .. });
         ui.ctx().request_repaint_after(Duration::from_millis(if busy { 30 } else { 120 }));
 
         // Files dragged onto the editor: a pad under the pointer is the target, else the selected
@@ -511,6 +513,12 @@ impl NiceEguiApp for EditorApp {
                     if let Some(pad) = generating {
                         ui.spinner();
                         ui.label(format!("generating pad {}…", pad + 1));
+                    }
+                    if let Some(e) = &encoding {
+                        let fraction = if e.steps == 0 { 0.0 } else { e.step as f32 / e.steps as f32 };
+                        let fit = if e.loss_db.is_finite() { format!(", fit {:.1} dB", e.loss_db) } else { String::new() };
+                        ui.add(egui::ProgressBar::new(fraction).desired_width(110.0).text(format!("{}/{}", e.step, e.steps)));
+                        ui.label(format!("encoding {} onto pad {}: refining{fit}", e.sample_name, e.pad + 1));
                     }
                 });
             });
@@ -578,6 +586,12 @@ impl NiceEguiApp for EditorApp {
                         }
                         ui.label("Seed");
                         ui.add(ParamSlider::for_param(&p.seed, &setter).with_width(SLIDER_WIDTH));
+                        ui.end_row();
+                        let anchored = store.sample(self.selected).2;
+                        ui.label("Detail");
+                        ui.add_enabled(anchored, ParamSlider::for_param(&p.detail, &setter).with_width(SLIDER_WIDTH)).on_hover_text(
+                            "How much of the dropped sample's own spectrogram detail the pad keeps (100 % at the sample's position: the sample itself through the inverter)",
+                        ).on_disabled_hover_text("Drop a sample on the pad first");
                         ui.end_row();
                     });
                     ui.add_space(4.0);

@@ -152,6 +152,11 @@ pub struct PadParams {
     /// Seed of the random variation, 0…9999.
     #[id = "seed"]
     pub seed: IntParam,
+    /// Detail 0…1: how much of the encoded sample's own spectrogram detail the pad keeps (only
+    /// pads anchored on a sample; 1 at the sample's position plays its own spectrogram through
+    /// the inverter).
+    #[id = "detail"]
+    pub detail: FloatParam,
     /// MIDI note that plays the pad, 0…127 (any channel).
     #[id = "note"]
     pub note: IntParam,
@@ -204,6 +209,7 @@ impl PadParams {
                 .with_unit(" σ")
                 .with_value_to_string(v2s(2)),
             seed: IntParam::new(n("Seed"), d.seed as i32, IntRange::Linear { min: 0, max: 9999 }),
+            detail: percent(&n("Detail"), 0.0, 0.0),
             note: IntParam::new(n("Note"), i32::from(d.note), IntRange::Linear { min: 0, max: 127 })
                 .with_value_to_string(Arc::new(|n| note_name(n as u8)))
                 .with_string_to_value(Arc::new(parse_note)),
@@ -261,6 +267,7 @@ impl PadParams {
             range: self.range.value(),
             variation: self.variation.value(),
             seed: self.seed.value().max(0) as u32,
+            detail: self.detail.value(),
         }
     }
 }
@@ -328,6 +335,8 @@ pub struct Recipe {
     pub variation: f32,
     /// Variation seed.
     pub seed: u32,
+    /// Detail 0…1 (anchored pads only).
+    pub detail: f32,
 }
 
 impl Recipe {
@@ -346,6 +355,12 @@ impl Recipe {
             Some(z) => {
                 h.u32(1);
                 z.iter().for_each(|v| h.u32(v.to_bits()));
+                // only anchored pads have detail; 0 hashes as before the detail control existed,
+                // so older projects keep their keys
+                if self.detail != 0.0 {
+                    h.u32(2);
+                    h.u32(self.detail.to_bits());
+                }
             }
             None => h.u32(0),
         }
@@ -363,6 +378,7 @@ impl Recipe {
             variation: self.variation,
             seed: u64::from(self.seed),
             anchor,
+            detail: if anchor.is_some() { self.detail } else { 0.0 },
         }
     }
 }
@@ -415,7 +431,7 @@ pub fn pad_param_id(pad: usize, suffix: &str) -> String {
 // nice-plug keeps alive (inside the plugin's `Arc<NdmParams>`) for as long as it uses them.
 unsafe impl Params for KitParams {
     fn param_map(&self) -> Vec<(String, ParamPtr, String)> {
-        let mut map = Vec::with_capacity(PADS * 18);
+        let mut map = Vec::with_capacity(PADS * 19);
         for (i, pad) in self.pads.iter().enumerate() {
             let group = format!("Pad {}", i + 1);
             for (id, ptr, _) in pad.param_map() {
@@ -497,6 +513,10 @@ impl KitSource for NdmParams {
     fn tune_semitones(&self, pad: usize) -> f32 {
         self.pad(pad).tune.value()
     }
+
+    fn detail(&self, pad: usize) -> Option<Arc<ndm_core::generate::DetailResidual>> {
+        self.state.residual(pad)
+    }
 }
 
 #[cfg(test)]
@@ -507,7 +527,7 @@ mod tests {
     fn ids_are_stable_and_grouped_per_pad() {
         let params = NdmParams::new(StateStore::default());
         let map = params.param_map();
-        assert_eq!(map.len(), PADS * 18);
+        assert_eq!(map.len(), PADS * 19);
         let ids: Vec<&str> = map.iter().map(|(id, _, _)| id.as_str()).collect();
         for id in ["p01_class", "p01_x", "p03_x", "p16_mute", "p10_choke", "p05_output", "p07_note"] {
             assert!(ids.contains(&id), "missing {id}");
@@ -558,6 +578,12 @@ mod tests {
         assert_ne!(a.key(None), a.key(Some(&[0.0; 64])));
         // The blend class is irrelevant at blend 0.
         assert_eq!(a.key(None), Recipe { blend_class: 5, ..a }.key(None));
+        // Detail counts on an anchored pad only (an unanchored pad has no sample detail).
+        let z = [0.5; 64];
+        assert_ne!(a.key(Some(&z)), Recipe { detail: 0.5, ..a }.key(Some(&z)));
+        assert_eq!(a.key(None), Recipe { detail: 0.5, ..a }.key(None));
+        assert_eq!(Recipe { detail: 0.5, ..a }.sound_params(None).detail, 0.0);
+        assert_eq!(Recipe { detail: 0.5, ..a }.sound_params(Some(z)).detail, 0.5);
         // Pinned: the key is saved in projects and must not change between builds.
         assert_eq!(PadParams::new(0, &names).recipe().key(None), 2_466_040_634_537_222_310);
     }

@@ -8,13 +8,15 @@
 //! ```json
 //! {"format":"ndm-state","version":2,"model":"ndm-wae-…",
 //!  "pads":[{"anchor":[64 floats]|null,"position":[x,y,fine]|null,"sample_name":"kick.wav"|null,
-//!           "sound":{"key":123,"sample_rate":22050,"pcm16":"<base64 of little-endian i16>"}|null},
+//!           "sound":{"key":123,"sample_rate":22050,"pcm16":"<base64 of little-endian i16>"}|null,
+//!           "detail":{"values":6880,"step":0.0009765625,"i16":"<base64 of little-endian i16>"}|null},
 //!          … 16 pads]}
 //! ```
 //! Version 1 (the single-sound plugin: one anchor, no audio) loads into pad 1.
 
 use base64::Engine as _;
 use ndm_core::engine::{Command, Commander, StatusHandle};
+use ndm_core::generate::DetailResidual;
 use ndm_core::kit::{NativeAudio, PADS};
 use ndm_core::{Latent, LATENT_DIM};
 use nice_plug::params::persist::PersistentField;
@@ -67,6 +69,52 @@ impl SavedSound {
     }
 }
 
+/// Longest detail residual accepted, in values (256 Mel bands × 1024 frames).
+const MAX_RESIDUAL_VALUES: usize = 256 * 1024;
+/// Quantisation step of a saved detail residual, normalised log-Mel units (±32 covered).
+const RESIDUAL_STEP: f32 = 1.0 / 1024.0;
+
+/// An encoded sample's detail residual as saved ([`DetailResidual`] against the pad's anchor):
+/// 16-bit values in steps of `step` normalised log-Mel units (0.004 dB at the shipped model's
+/// normalisation: far below what the ear or the inverter resolves).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedResidual {
+    /// Number of values (`n_mels · n_frames` of the model it was made with).
+    pub values: usize,
+    /// Quantisation step.
+    pub step: f32,
+    /// Base64 (standard alphabet) of the little-endian 16-bit values.
+    pub i16: String,
+}
+
+impl SavedResidual {
+    /// Quantises `values`.
+    pub fn from_values(values: &[f32]) -> Self {
+        let bytes: Vec<u8> = values
+            .iter()
+            .map(|v| (v / RESIDUAL_STEP).round().clamp(-32_768.0, 32_767.0) as i16)
+            .flat_map(|q| q.to_le_bytes())
+            .collect();
+        SavedResidual { values: values.len(), step: RESIDUAL_STEP, i16: base64::engine::general_purpose::STANDARD.encode(bytes) }
+    }
+
+    /// The values back.
+    ///
+    /// # Errors
+    /// A message when the base64 is invalid, the count disagrees or is absurd, or the step is not
+    /// a small positive number.
+    pub fn to_values(&self) -> Result<Vec<f32>, String> {
+        if self.values == 0 || self.values > MAX_RESIDUAL_VALUES || !(self.step > 0.0 && self.step <= 1.0) {
+            return Err(format!("bad detail residual ({} values, step {})", self.values, self.step));
+        }
+        let bytes = base64::engine::general_purpose::STANDARD.decode(&self.i16).map_err(|e| format!("bad detail data ({e})"))?;
+        if bytes.len() != self.values * 2 {
+            return Err(format!("bad detail length ({} bytes for {} values)", bytes.len(), self.values));
+        }
+        Ok(bytes.chunks_exact(2).map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) * self.step).collect())
+    }
+}
+
 /// What is saved of one pad besides its parameters.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SavedPad {
@@ -82,6 +130,9 @@ pub struct SavedPad {
     /// The pad's sound.
     #[serde(default)]
     pub sound: Option<SavedSound>,
+    /// The encoded sample's detail residual (absent in projects saved before the detail control).
+    #[serde(default)]
+    pub detail: Option<SavedResidual>,
 }
 
 impl SavedPad {
@@ -161,7 +212,7 @@ pub fn parse_state(json: &str) -> (SavedState, Option<String>) {
             Ok(v1) => {
                 // The single-sound plugin's sample becomes pad 1's.
                 let mut s = SavedState::default();
-                s.pads[0] = SavedPad { anchor: v1.anchor, position: v1.position, sample_name: v1.sample_name, sound: None };
+                s.pads[0] = SavedPad { anchor: v1.anchor, position: v1.position, sample_name: v1.sample_name, sound: None, detail: None };
                 s
             }
             Err(e) => return (SavedState::default(), Some(format!("saved state (version 1) unreadable ({e}); using the default kit"))),
@@ -192,6 +243,14 @@ pub fn parse_state(json: &str) -> (SavedState, Option<String>) {
                 pad.sound = None;
             }
         }
+        if let Some(detail) = &pad.detail {
+            if pad.anchor.is_none() {
+                pad.detail = None;
+            } else if let Err(e) = detail.to_values() {
+                problems.push(format!("pad {}: sample detail dropped: {e}", i + 1));
+                pad.detail = None;
+            }
+        }
     }
     let warning = (!problems.is_empty()).then(|| problems.join("; "));
     (state, warning)
@@ -203,6 +262,8 @@ struct PadInfo {
     anchor: Option<Latent>,
     position: Option<[f32; 3]>,
     sample_name: Option<String>,
+    /// The sample's detail residual against `anchor`.
+    residual: Option<Arc<DetailResidual>>,
 }
 
 struct StoreInner {
@@ -261,6 +322,11 @@ impl StateStore {
         self.shared.inner.lock().pads.get(pad).and_then(|p| p.anchor)
     }
 
+    /// Pad `pad`'s detail residual (worker thread, when it generates the pad).
+    pub fn residual(&self, pad: usize) -> Option<Arc<DetailResidual>> {
+        self.shared.inner.lock().pads.get(pad).and_then(|p| p.residual.clone())
+    }
+
     /// Pad `pad`'s encoded sample: file name and pad position.
     pub fn sample(&self, pad: usize) -> (Option<String>, Option<[f32; 3]>, bool) {
         let inner = self.shared.inner.lock();
@@ -317,7 +383,9 @@ impl StateStore {
         {
             let mut inner = self.shared.inner.lock();
             for (info, saved) in inner.pads.iter_mut().zip(&state.pads) {
-                *info = PadInfo { anchor: saved.latent(), position: saved.position, sample_name: saved.sample_name.clone() };
+                let anchor = saved.latent();
+                let residual = anchor.zip(saved.detail.as_ref().and_then(|d| d.to_values().ok())).map(|(anchor, values)| Arc::new(DetailResidual { anchor, values }));
+                *info = PadInfo { anchor, position: saved.position, sample_name: saved.sample_name.clone(), residual };
             }
             inner.warning = warning;
             inner.model = state.model.clone();
@@ -369,6 +437,7 @@ impl StateStore {
                 position: info.position,
                 sample_name: info.sample_name.clone(),
                 sound: ps.audio.as_ref().map(|(key, audio)| SavedSound::from_audio(*key, audio)),
+                detail: info.residual.as_ref().map(|r| SavedResidual::from_values(&r.values)),
             })
             .collect();
         SavedState { format: STATE_FORMAT.into(), version: STATE_VERSION, model, model_ref, pads }
@@ -379,11 +448,12 @@ impl StateStore {
         serde_json::to_string(&self.saved_state()).unwrap_or_default()
     }
 
-    /// Anchors pad `pad` on an encoded sample (GUI thread); the worker regenerates it.
-    pub fn set_sample(&self, pad: usize, latent: &Latent, position: [f32; 3], sample_name: Option<String>) {
+    /// Anchors pad `pad` on an encoded sample with its detail residual (GUI thread); the worker
+    /// regenerates it.
+    pub fn set_sample(&self, pad: usize, latent: &Latent, position: [f32; 3], sample_name: Option<String>, residual: Option<Arc<DetailResidual>>) {
         let mut inner = self.shared.inner.lock();
         if let Some(p) = inner.pads.get_mut(pad) {
-            *p = PadInfo { anchor: Some(*latent), position: Some(position), sample_name };
+            *p = PadInfo { anchor: Some(*latent), position: Some(position), sample_name, residual };
         }
         inner.warning = None;
     }
@@ -517,6 +587,17 @@ mod tests {
         assert_eq!(state.pads[0].anchor, None);
         assert_eq!(state.pads[1].sound, None);
         assert_eq!(state.pads[2].sound.as_ref().unwrap().audio().unwrap().pcm, vec![0, 1]);
+        // A damaged detail residual is dropped; the pad keeps its sample.
+        let z = vec![0.5f32; 64];
+        let json = serde_json::json!({"format":"ndm-state","version":2,"pads":[
+            {"anchor":z,"detail":{"values":4,"step":0.001,"i16":"AAAB"}},
+            {"anchor":z,"detail":{"values":2,"step":-1.0,"i16":"AAABAA=="}},
+            {"anchor":z,"detail":{"values":2,"step":0.5,"i16":"AAABAA=="}}]});
+        let (state, warning) = parse_state(&json.to_string());
+        let w = warning.unwrap();
+        assert!(w.contains("pad 1: sample detail dropped") && w.contains("pad 2: sample detail dropped"), "{w}");
+        assert!(state.pads[0].latent().is_some() && state.pads[0].detail.is_none());
+        assert_eq!(state.pads[2].detail.as_ref().unwrap().to_values().unwrap(), vec![0.0, 0.5]);
     }
 
     #[test]
@@ -549,16 +630,23 @@ mod tests {
         status.lock().pads[4].audio = Some((77, audio.clone()));
         let store = StateStore::new(status);
         let z = [0.25f32; LATENT_DIM];
-        store.set_sample(3, &z, [0.1, -0.2, 0.3], Some("kick.wav".into()));
+        let residual: Vec<f32> = (0..6880).map(|i| ((i as f32) * 0.37).sin() * 3.0).collect();
+        store.set_sample(3, &z, [0.1, -0.2, 0.3], Some("kick.wav".into()), Some(Arc::new(DetailResidual { anchor: z, values: residual.clone() })));
         let json = PersistentField::map(&store, |s: &String| s.clone());
         let (state, warning) = parse_state(&json);
         assert_eq!(warning, None);
         assert_eq!(state.pads[3].latent(), Some(z));
+        // The detail residual comes back within half a quantisation step.
+        let back = state.pads[3].detail.as_ref().unwrap().to_values().unwrap();
+        assert_eq!(back.len(), residual.len());
+        assert!(back.iter().zip(&residual).all(|(a, b)| (a - b).abs() <= RESIDUAL_STEP / 2.0 + 1e-6));
         assert_eq!(state.pads[4].sound.as_ref().unwrap().key, 77);
         assert_eq!(state.pads[4].sound.as_ref().unwrap().audio().unwrap(), *audio);
         let other = StateStore::default();
         PersistentField::set(&other, json.clone());
         assert_eq!(other.anchor(3), Some(z));
+        assert_eq!(other.residual(3).map(|r| (r.anchor, r.values.len())), Some((z, residual.len())));
+        assert_eq!(other.residual(4), None);
         // Saved again at once (no worker has run): the same state.
         assert_eq!(parse_state(&other.json()), parse_state(&json));
         assert_eq!(other.sample(3).0.as_deref(), Some("kick.wav"));

@@ -5,7 +5,8 @@
 use clap::{Parser, Subcommand};
 use ndm_core::audio_file::{decode_file, write_wav};
 use ndm_core::control::SoundParams;
-use ndm_core::generate::{encode, generate, morph, variations, Encoded};
+use ndm_core::generate::{encode, encode_refined, generate, generate_detailed, morph, resynthesize, sample_window, variations, Encoded};
+use ndm_core::refine::RefineOptions;
 use ndm_core::kit_export::{export_kit, ExportOptions, ExportPad, ExportRate, KitFormat, KitInfo, SampleFormat};
 use ndm_core::model::{configure_threads, default_model_dir, one_hot, ModelSet};
 use ndm_core::{Error, Result};
@@ -57,6 +58,30 @@ struct Controls {
     rate: Option<u32>,
 }
 
+/// How a sample is fitted: latent refinement and detail.
+#[derive(clap::Args, Clone, Copy)]
+struct Fit {
+    /// Latent refinement steps after the encoder's guess (0: off), bounded to 1.5 s.
+    #[arg(long, default_value_t = ndm_core::refine::DEFAULT_STEPS)]
+    refine_steps: usize,
+    /// Detail, 0..1: how much of the sample's own spectrogram detail the anchored sounds keep
+    /// (1 at the sample's position: its own spectrogram through the inverter).
+    #[arg(long, default_value_t = 0.0)]
+    detail: f32,
+}
+
+impl Fit {
+    fn options(&self) -> Result<RefineOptions> {
+        if !(0.0..=1.0).contains(&self.detail) {
+            return Err(Error::InvalidArgument { what: "detail", reason: format!("--detail {} is outside 0..1", self.detail) });
+        }
+        if self.refine_steps > 10_000 {
+            return Err(Error::InvalidArgument { what: "refine steps", reason: format!("--refine-steps {} is above 10000", self.refine_steps) });
+        }
+        Ok(RefineOptions { steps: self.refine_steps, ..RefineOptions::default() })
+    }
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Render one one-shot.
@@ -106,6 +131,8 @@ enum Cmd {
         /// Class the sample belongs to (default: the class whose reconstruction is closest).
         #[arg(long)]
         class: Option<String>,
+        #[command(flatten)]
+        fit: Fit,
     },
     /// Encode then decode a file (the model's reconstruction).
     Reconstruct {
@@ -114,9 +141,28 @@ enum Cmd {
         out: PathBuf,
         #[arg(long)]
         class: Option<String>,
+        #[command(flatten)]
+        fit: Fit,
+        /// Print a JSON object (file, class, log-Mel L1 in dB of the encoder guess, of the refined
+        /// latent, and of the reconstruction's audio against the sample) instead of the path.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Spectrogram → inverter round trip of a file (onset-aligned like encoding, no WAE): a
+    /// diagnostic of the inverter.
+    Resynth {
+        input: PathBuf,
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Print a JSON object (file, log-Mel L1 in dB of the result against the sample) instead
+        /// of the path.
+        #[arg(long)]
+        json: bool,
     },
     /// Variations around an encoded file.
     Vary {
+        #[command(flatten)]
+        fit: Fit,
         input: PathBuf,
         #[arg(long, default_value_t = 8)]
         count: usize,
@@ -245,35 +291,35 @@ fn write(path: &Path, samples: &[f32], rate: u32, ms: f64) -> Result<()> {
     Ok(())
 }
 
-/// Encodes `input` under `class`, or under every class keeping the closest reconstruction.
-fn encode_file(model: &ModelSet, input: &Path, class: Option<&str>) -> Result<(Encoded, usize)> {
+/// Encodes `input` under `class`, or under every class keeping the one whose decoded guess is
+/// closest to the sample's log-Mel spectrogram, then refines that class's guess under `opts`.
+fn encode_file(model: &ModelSet, input: &Path, class: Option<&str>, opts: &RefineOptions) -> Result<(Encoded, usize)> {
     let audio = decode_file(input)?;
     let n = model.meta().classes.len();
     let candidates: Vec<usize> = match class {
         Some(name) => vec![class_index(model, name)?],
         None => (0..n).collect(),
     };
-    let target = {
-        let at = ndm_core::dsp::resample(&audio.samples, audio.sample_rate, model.meta().sample_rate)?;
-        let start = ndm_core::dsp::onset(&at, model.meta().sample_rate);
-        ndm_core::dsp::window_from(&at, start, model.meta().n_samples)
-    };
-    let mut best: Option<(f32, Encoded, usize)> = None;
+    let mut best: Option<(f32, usize)> = None;
     for ci in candidates {
-        let enc = encode(model, &audio, &one_hot(ci, n), 2.0)?;
-        let params = SoundParams { anchor: Some(enc.latent), x: enc.position[0], y: enc.position[1], fine: enc.position[2], ..SoundParams::for_class(ci) };
-        let sound = generate(model, &params, None)?;
-        let d = ndm_core::dsp::log_spectral_distance(&target, &sound.samples);
-        if best.as_ref().is_none_or(|b| d < b.0) {
-            best = Some((d, enc, ci));
+        let guess = encode(model, &audio, &one_hot(ci, n), 2.0)?;
+        if best.is_none_or(|b| guess.guess_db < b.0) {
+            best = Some((guess.guess_db, ci));
         }
     }
-    let (_, enc, ci) = best.ok_or(Error::InvalidArgument { what: "class", reason: "none".into() })?;
+    let (_, ci) = best.ok_or(Error::InvalidArgument { what: "class", reason: "none".into() })?;
+    let enc = encode_refined(model, &audio, &one_hot(ci, n), 2.0, opts, &mut |_| {})?;
+    match enc.refined {
+        Some(r) if r.kept_guess => eprintln!("  {} as {}: log-Mel fit {:.2} dB (the encoder's guess: {} refinement steps reached {:.2} dB but sounded further away)", input.display(), model.meta().classes[ci], r.start_db, r.steps, r.loss_db),
+        Some(r) => eprintln!("  {} as {}: log-Mel fit {:.2} dB, refined from {:.2} dB ({} steps, {:.2} s)", input.display(), model.meta().classes[ci], r.loss_db, r.start_db, r.steps, r.seconds),
+        None => eprintln!("  {} as {}: log-Mel fit {:.2} dB (no refinement)", input.display(), model.meta().classes[ci], enc.guess_db),
+    }
     Ok((enc, ci))
 }
 
-fn anchored(enc: &Encoded, class: usize) -> SoundParams {
-    SoundParams { anchor: Some(enc.latent), x: enc.position[0], y: enc.position[1], fine: enc.position[2], ..SoundParams::for_class(class) }
+/// The pad anchored on `enc` at its own position, with `detail`.
+fn anchored(enc: &Encoded, class: usize, detail: f32) -> SoundParams {
+    SoundParams { anchor: Some(enc.latent), x: enc.position[0], y: enc.position[1], fine: enc.position[2], detail, ..SoundParams::for_class(class) }
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -362,35 +408,68 @@ fn run(cli: Cli) -> Result<()> {
                 write(&out_dir.join(name), &samples, rate, s.timing.total_ms())?;
             }
         }
-        Cmd::Encode { input, class } => {
-            let (enc, ci) = encode_file(&model, &input, class.as_deref())?;
+        Cmd::Encode { input, class, fit } => {
+            let (enc, ci) = encode_file(&model, &input, class.as_deref(), &fit.options()?)?;
             let json = serde_json::json!({
                 "file": input.display().to_string(),
                 "class": meta.classes[ci],
                 "x": enc.position[0], "y": enc.position[1], "fine": enc.position[2],
+                "detail": fit.detail,
+                "guess_logmel_l1_db": enc.guess_db,
+                "fit_logmel_l1_db": enc.fit_db(),
+                "refine_steps": enc.refined.map_or(0, |r| r.steps),
                 "latent": enc.latent.to_vec(),
             });
             println!("{json}");
         }
-        Cmd::Reconstruct { input, out, class } => {
-            let (enc, ci) = encode_file(&model, &input, class.as_deref())?;
-            let s = generate(&model, &anchored(&enc, ci), None)?;
-            write(&out, &s.samples, s.sample_rate, s.timing.total_ms())?;
+        Cmd::Reconstruct { input, out, class, fit, json } => {
+            let (enc, ci) = encode_file(&model, &input, class.as_deref(), &fit.options()?)?;
+            let s = generate_detailed(&model, &anchored(&enc, ci, fit.detail), Some(&enc.residual), None)?;
+            let target = model.logmel().compute_vec(&sample_window(&model, &decode_file(&input)?)?)?;
+            let l1 = model.logmel().l1_db(&target, &model.logmel().compute_vec(&s.samples)?);
+            eprintln!("  reconstruction vs sample: log-Mel L1 {l1:.2} dB");
+            if json {
+                write_wav(&out, &s.samples, s.sample_rate)?;
+                println!("{}", serde_json::json!({
+                    "file": input.display().to_string(), "out": out.display().to_string(), "class": meta.classes[ci],
+                    "detail": fit.detail, "refine_steps": enc.refined.map_or(0, |r| r.steps),
+                    "refine_seconds": enc.refined.map_or(0.0, |r| r.seconds),
+                    "kept_guess": enc.refined.is_some_and(|r| r.kept_guess),
+                    "guess_logmel_l1_db": enc.guess_db, "fit_logmel_l1_db": enc.fit_db(), "reconstruction_logmel_l1_db": l1,
+                }));
+            } else {
+                write(&out, &s.samples, s.sample_rate, s.timing.total_ms())?;
+            }
         }
-        Cmd::Vary { input, count, amount, seed, class, out_dir } => {
+        Cmd::Resynth { input, out, json } => {
+            let t = Instant::now();
+            let audio = decode_file(&input)?;
+            let wav = resynthesize(&model, &audio)?;
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            let target = model.logmel().compute_vec(&sample_window(&model, &audio)?)?;
+            let l1 = model.logmel().l1_db(&target, &model.logmel().compute_vec(&wav)?);
+            eprintln!("  resynthesis vs sample: log-Mel L1 {l1:.2} dB");
+            if json {
+                write_wav(&out, &wav, meta.sample_rate)?;
+                println!("{}", serde_json::json!({"file": input.display().to_string(), "out": out.display().to_string(), "resynthesis_logmel_l1_db": l1}));
+            } else {
+                write(&out, &wav, meta.sample_rate, ms)?;
+            }
+        }
+        Cmd::Vary { fit, input, count, amount, seed, class, out_dir } => {
             if !(0.0..=2.0).contains(&amount) {
                 return Err(Error::InvalidArgument { what: "amount", reason: format!("{amount} is outside 0..2") });
             }
-            let (enc, ci) = encode_file(&model, &input, class.as_deref())?;
+            let (enc, ci) = encode_file(&model, &input, class.as_deref(), &fit.options()?)?;
             let stem = input.file_stem().and_then(|s| s.to_str()).unwrap_or("sample").to_owned();
-            for (k, p) in variations(&anchored(&enc, ci), count, amount, seed).iter().enumerate() {
-                let s = generate(&model, p, None)?;
+            for (k, p) in variations(&anchored(&enc, ci, fit.detail), count, amount, seed).iter().enumerate() {
+                let s = generate_detailed(&model, p, Some(&enc.residual), None)?;
                 write(&out_dir.join(format!("{stem}_var_{k:02}.wav")), &s.samples, s.sample_rate, s.timing.total_ms())?;
             }
         }
         Cmd::Morph { a, b, steps, class, out_dir } => {
-            let (ea, ci) = encode_file(&model, &a, class.as_deref())?;
-            let (eb, _) = encode_file(&model, &b, Some(&meta.classes[ci]))?;
+            let (ea, ci) = encode_file(&model, &a, class.as_deref(), &RefineOptions::default())?;
+            let (eb, _) = encode_file(&model, &b, Some(&meta.classes[ci]), &RefineOptions::default())?;
             for (k, p) in morph(&ea.latent, &eb.latent, steps, &SoundParams::for_class(ci), &model).iter().enumerate() {
                 let s = generate(&model, p, None)?;
                 write(&out_dir.join(format!("morph_{k:02}.wav")), &s.samples, s.sample_rate, s.timing.total_ms())?;
@@ -410,6 +489,7 @@ fn print_bench(r: &ndm_core::bench::BenchReport) {
     println!("{:<44} {:>8.2}ms {:>8.2}ms", "whole generation of one one-shot", r.total_ms_1t, r.total_ms_2t);
     println!("{:<44} {:>8.2}ms", "resampling to 48 kHz", r.resample_48k_ms);
     println!("{:<44} {:>8.2}ms", "encoder (waveform -> z)", r.encoder_ms_1t);
+    println!("{:<44} {:>8.0}ms", format!("encode + refinement ({} steps)", r.refine_steps), r.encode_refined_ms_1t);
     println!("{:<44} {:>8.1}ms", "New kit: 16 pads (generate + tune + 48 kHz)", r.new_kit_16_pads_ms_1t);
     println!("{:<44} {:>8.1}ms", "model load + validation + warm-up", r.load_ms);
     for (n, f) in [(1, r.rt_fraction_1_voice), (16, r.rt_fraction_16_voices), (64, r.rt_fraction_64_voices)] {
