@@ -22,7 +22,7 @@ const RATE: u32 = 48_000;
 const MAX_FRAMES: u32 = 4096;
 const PADS: usize = 16;
 /// Parameters per pad, and their id suffixes (`pNN_<suffix>`).
-const PAD_PARAMS: [&str; 18] = [
+const PAD_PARAMS: [&str; 19] = [
     "class",
     "blend_class",
     "blend",
@@ -32,6 +32,7 @@ const PAD_PARAMS: [&str; 18] = [
     "range",
     "variation",
     "seed",
+    "detail",
     "note",
     "gain",
     "pan",
@@ -379,7 +380,7 @@ fn describes_itself_as_a_16_pad_kit_with_aux_outputs() {
     assert_eq!(
         plugin.params.len(),
         PADS * PAD_PARAMS.len(),
-        "16 pads × 18 parameters"
+        "16 pads × 19 parameters"
     );
     for pad in 0..PADS {
         for suffix in PAD_PARAMS {
