@@ -177,21 +177,30 @@ pub fn encode_refined(
             reason: format!("need {} non-negative weights with a positive sum", meta.classes.len()),
         });
     }
+    let t0 = Instant::now();
     let window = sample_window(model, audio)?;
     let target = model.logmel().compute_vec(&window)?;
     let code = model.encode(&window, class_weights)?;
     let mut guess = [0.0; LATENT_DIM];
     guess.copy_from_slice(&code);
+    let t_decode = Instant::now();
     let guess_mel = model.decode(&guess, class_weights)?;
+    let t_decode = t_decode.elapsed();
     let guess_db = model.logmel().l1_db(&target, &guess_mel);
     let (latent, decoded, refined) = if opts.steps > 0 {
-        let shape = [1, meta.n_mels as i64, meta.n_frames as i64];
-        let mut r = refine(model, &guess, class_weights, &tch::Tensor::from_slice(&target).view(shape), opts, progress)?;
-        let refined_mel = model.decode(&r.latent, class_weights)?;
         // Judged by what the pad plays (through the inverter), the refined latent must not be
         // worse than the guess: a closer decoded spectrogram can invert less well when it leaves
         // what the inverter was trained on.
-        let (heard_guess, heard_refined) = (heard_l1_db(model, &guess_mel, &target)?, heard_l1_db(model, &refined_mel, &target)?);
+        let t_heard = Instant::now();
+        let heard_guess = heard_l1_db(model, &guess_mel, &target)?;
+        // the refinement gets what is left of the limit after this and what comes after it
+        // (a decode of the refined latent and the same check)
+        let left = opts.time_limit.saturating_sub(t0.elapsed() + t_heard.elapsed() + t_decode);
+        let shape = [1, meta.n_mels as i64, meta.n_frames as i64];
+        let mut r = refine(model, &guess, class_weights, &tch::Tensor::from_slice(&target).view(shape), &RefineOptions { time_limit: left, ..*opts }, progress)?;
+        let refined_mel = model.decode(&r.latent, class_weights)?;
+        let heard_refined = heard_l1_db(model, &refined_mel, &target)?;
+        r.seconds = t0.elapsed().as_secs_f32();
         if heard_refined <= heard_guess {
             (r.latent, refined_mel, Some(r))
         } else {

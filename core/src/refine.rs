@@ -27,7 +27,9 @@ pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_millis(1500);
 pub struct RefineOptions {
     /// Gradient steps at most (0: no refinement).
     pub steps: usize,
-    /// Wall-clock limit; refinement stops after the step that crosses it.
+    /// Wall-clock limit of the whole encoding ([`crate::generate::encode_refined`] gives the
+    /// refinement what the encoder and the checks around it leave); refinement stops before a
+    /// step that would cross it (at least one step runs).
     pub time_limit: Duration,
     /// Adam's peak learning rate, in latent units (the prior is a unit Gaussian); it decays with a
     /// cosine to a tenth over the run (over `steps`, or over `time_limit` when that comes first).
@@ -69,7 +71,8 @@ pub struct Refined {
     pub loss_db: f32,
     /// Steps run (fewer than asked when the time limit was reached).
     pub steps: usize,
-    /// Wall-clock time spent, seconds.
+    /// Wall-clock time spent, seconds ([`crate::generate::encode_refined`] reports the whole
+    /// encoding's: window, log-Mel, encoder, refinement and the check through the inverter).
     pub seconds: f32,
     /// Set by [`crate::generate::encode_refined`] when the encoder's guess was kept because the
     /// pad sounded closer to the sample with it (judged through the inverter).
@@ -126,7 +129,10 @@ pub fn refine(
             adam.backward_step(&loss);
             steps_run = step + 1;
             progress(RefineProgress { step: steps_run, steps: opts.steps, loss_db: db(best.0) });
-            if t0.elapsed() >= opts.time_limit {
+            // stop when another step and the final scoring (at the mean step time so far)
+            // would cross the limit
+            let elapsed = t0.elapsed();
+            if elapsed + 2 * elapsed / steps_run as u32 > opts.time_limit {
                 break;
             }
         }
