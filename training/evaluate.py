@@ -327,7 +327,7 @@ def main():
         pad_sweep=dict(how="x, y, fine uniform in [-1, 1] at range 2 (the XY pad and fine knob)",
                        **diversity(fe, pad_wavs, gl_lab, real_w, real_l), class_accuracy=float((p_pad == gl_lab).mean())),
         **{f"variation_{a_}": dict(how=f"pad centre + {a_} x N(0, I) (variation {a_}; the plugin's default kit uses "
-                                       f"kit::DEFAULT_VARIATION = 1.0 since 2026-12-02, 0.3 before)",
+                                       f"kit::DEFAULT_VARIATION = 0.3, ndm kit --per-class 0.6)",
                                    **diversity(fe, kit_wavs[a_], gl_lab, real_w, real_l),
                                    class_accuracy=float((p_kit[a_] == gl_lab).mean())) for a_ in amounts},
         prior=dict(how="z ~ N(0, I)", **diversity(fe, gen_wavs, gl_lab, real_w, real_l),

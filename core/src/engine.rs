@@ -573,11 +573,11 @@ impl Worker {
                     Ok(encoded) => {
                         self.encodes += 1;
                         let fit = match encoded.refined {
-                            Some(r) if r.kept_guess => format!("log-Mel fit {:.1} dB; {} refinement steps did not make it sound closer", r.start_db, r.steps),
-                            Some(r) => format!("log-Mel fit {:.1} dB, refined from {:.1} dB in {} steps, {:.2} s", r.loss_db, r.start_db, r.steps, r.seconds),
-                            None => format!("log-Mel fit {:.1} dB", encoded.guess_db),
+                            Some(r) if r.kept_guess => format!("fit {:.1} dB, not refined", r.start_db),
+                            Some(r) => format!("fit {:.1} dB, refined from {:.1} dB", r.loss_db, r.start_db),
+                            None => format!("fit {:.1} dB", encoded.guess_db),
                         };
-                        st.message = Some(format!("encoded {} onto pad {} ({fit})", path.display(), pad + 1));
+                        st.message = Some(format!("encoded {sample_name} onto pad {} ({fit})", pad + 1));
                         let result = EncodeResult { serial: self.encodes, pad, encoded, sample_name };
                         if st.encoded_recent.len() >= ENCODED_KEPT {
                             st.encoded_recent.pop_front();

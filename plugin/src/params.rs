@@ -585,7 +585,7 @@ mod tests {
         assert_eq!(Recipe { detail: 0.5, ..a }.sound_params(None).detail, 0.0);
         assert_eq!(Recipe { detail: 0.5, ..a }.sound_params(Some(z)).detail, 0.5);
         // Pinned: the key is saved in projects and must not change between builds.
-        // (pad 1's recipe with variation 0.3, the default kit's variation until 2026-12-02)
+        // (pad 1's default recipe, variation 0.3 spelled out)
         assert_eq!(Recipe { variation: 0.3, ..PadParams::new(0, &names).recipe() }.key(None), 2_466_040_634_537_222_310);
     }
 

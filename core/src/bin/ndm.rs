@@ -108,9 +108,8 @@ enum Cmd {
         /// wav: seed of the variations.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// wav: variation amount for the 2nd, 3rd, … sound of each class (prior standard
-        /// deviations; the default kit's).
-        #[arg(long, default_value_t = ndm_core::kit::DEFAULT_VARIATION)]
+        /// wav: variation amount for the 2nd, 3rd, … sound of each class.
+        #[arg(long, default_value_t = 0.6)]
         amount: f32,
         /// sfz / hydrogen: sample rate of the WAV files, `model` (default; bit-exact pad sounds
         /// unless tuned) or a rate in Hz.
