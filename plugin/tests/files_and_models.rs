@@ -18,17 +18,10 @@ use ndm_plugin::editor::files::{Purpose, DIALOG_ENV};
 use ndm_plugin::editor::EditorApp;
 use ndm_plugin::NeuralDrumMachine;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(30) {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    panic!("timed out waiting until {what}");
+fn wait_until(what: &str, f: impl FnMut() -> bool) {
+    common::wait_until_within(what, Duration::from_secs(30), f);
 }
 
 fn recordings() -> PathBuf {

@@ -15,7 +15,7 @@ use ndm_core::refine::RefineOptions;
 use ndm_core::NativeAudio;
 use ndm_plugin::NeuralDrumMachine;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const PAD: usize = 3;
 
@@ -23,15 +23,8 @@ fn assets() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets")
 }
 
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(60) {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    panic!("timed out waiting until {what}");
+fn wait_until(what: &str, f: impl FnMut() -> bool) {
+    common::wait_until_within(what, Duration::from_secs(60), f);
 }
 
 /// Pad `PAD`'s sound once its recipe key differs from `old`.

@@ -3,7 +3,7 @@
 //! for bad input.
 
 use clap::{Parser, Subcommand};
-use ndm_core::audio_file::{decode_file, write_wav};
+use ndm_core::audio_file::{decode_file, write_wav, DecodedAudio};
 use ndm_core::control::SoundParams;
 use ndm_core::generate::{encode, encode_refined, generate, generate_detailed, morph, resynthesize, sample_window, variations, Encoded};
 use ndm_core::refine::RefineOptions;
@@ -293,7 +293,8 @@ fn write(path: &Path, samples: &[f32], rate: u32, ms: f64) -> Result<()> {
 
 /// Encodes `input` under `class`, or under every class keeping the one whose decoded guess is
 /// closest to the sample's log-Mel spectrogram, then refines that class's guess under `opts`.
-fn encode_file(model: &ModelSet, input: &Path, class: Option<&str>, opts: &RefineOptions) -> Result<(Encoded, usize)> {
+/// Returns the encoding, its class and the decoded file.
+fn encode_file(model: &ModelSet, input: &Path, class: Option<&str>, opts: &RefineOptions) -> Result<(Encoded, usize, DecodedAudio)> {
     let audio = decode_file(input)?;
     let n = model.meta().classes.len();
     let candidates: Vec<usize> = match class {
@@ -314,7 +315,7 @@ fn encode_file(model: &ModelSet, input: &Path, class: Option<&str>, opts: &Refin
         Some(r) => eprintln!("  {} as {}: log-Mel fit {:.2} dB, refined from {:.2} dB ({} steps, {:.2} s)", input.display(), model.meta().classes[ci], r.loss_db, r.start_db, r.steps, r.seconds),
         None => eprintln!("  {} as {}: log-Mel fit {:.2} dB (no refinement)", input.display(), model.meta().classes[ci], enc.guess_db),
     }
-    Ok((enc, ci))
+    Ok((enc, ci, audio))
 }
 
 /// The pad anchored on `enc` at its own position, with `detail`.
@@ -409,7 +410,7 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Cmd::Encode { input, class, fit } => {
-            let (enc, ci) = encode_file(&model, &input, class.as_deref(), &fit.options()?)?;
+            let (enc, ci, _) = encode_file(&model, &input, class.as_deref(), &fit.options()?)?;
             let json = serde_json::json!({
                 "file": input.display().to_string(),
                 "class": meta.classes[ci],
@@ -423,9 +424,9 @@ fn run(cli: Cli) -> Result<()> {
             println!("{json}");
         }
         Cmd::Reconstruct { input, out, class, fit, json } => {
-            let (enc, ci) = encode_file(&model, &input, class.as_deref(), &fit.options()?)?;
+            let (enc, ci, audio) = encode_file(&model, &input, class.as_deref(), &fit.options()?)?;
             let s = generate_detailed(&model, &anchored(&enc, ci, fit.detail), Some(&enc.residual), None)?;
-            let target = model.logmel().compute_vec(&sample_window(&model, &decode_file(&input)?)?)?;
+            let target = model.logmel().compute_vec(&sample_window(&model, &audio)?)?;
             let l1 = model.logmel().l1_db(&target, &model.logmel().compute_vec(&s.samples)?);
             eprintln!("  reconstruction vs sample: log-Mel L1 {l1:.2} dB");
             if json {
@@ -460,7 +461,7 @@ fn run(cli: Cli) -> Result<()> {
             if !(0.0..=2.0).contains(&amount) {
                 return Err(Error::InvalidArgument { what: "amount", reason: format!("{amount} is outside 0..2") });
             }
-            let (enc, ci) = encode_file(&model, &input, class.as_deref(), &fit.options()?)?;
+            let (enc, ci, _) = encode_file(&model, &input, class.as_deref(), &fit.options()?)?;
             let stem = input.file_stem().and_then(|s| s.to_str()).unwrap_or("sample").to_owned();
             for (k, p) in variations(&anchored(&enc, ci, fit.detail), count, amount, seed).iter().enumerate() {
                 let s = generate_detailed(&model, p, Some(&enc.residual), None)?;
@@ -468,8 +469,8 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Cmd::Morph { a, b, steps, class, out_dir } => {
-            let (ea, ci) = encode_file(&model, &a, class.as_deref(), &RefineOptions::default())?;
-            let (eb, _) = encode_file(&model, &b, Some(&meta.classes[ci]), &RefineOptions::default())?;
+            let (ea, ci, _) = encode_file(&model, &a, class.as_deref(), &RefineOptions::default())?;
+            let (eb, _, _) = encode_file(&model, &b, Some(&meta.classes[ci]), &RefineOptions::default())?;
             for (k, p) in morph(&ea.latent, &eb.latent, steps, &SoundParams::for_class(ci), &model).iter().enumerate() {
                 let s = generate(&model, p, None)?;
                 write(&out_dir.join(format!("morph_{k:02}.wav")), &s.samples, s.sample_rate, s.timing.total_ms())?;

@@ -12,6 +12,18 @@ pub fn tiny_model_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/tiny_model")
 }
 
+/// Polls `f` every 5 ms until it is true; panics naming `what` after `timeout`.
+pub fn wait_until_within(what: &str, timeout: std::time::Duration, mut f: impl FnMut() -> bool) {
+    let t = std::time::Instant::now();
+    while t.elapsed() < timeout {
+        if f() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    panic!("timed out waiting until {what}");
+}
+
 /// Small deterministic PRNG (no allocation).
 pub struct Lcg(pub u64);
 
