@@ -29,7 +29,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from data import DrumData, augment, one_hot, peak_normalise  # noqa: E402
-from model import CLASSES, AudioConfig, MelFrontEnd, spectral_convergence  # noqa: E402
+from model import CLASSES, AudioConfig, MelFrontEnd, mr_stft, spectral_convergence  # noqa: E402
 
 EVAL_PEAK = 0.5  # validation sounds are peak-normalised to this (inside the training gain range)
 
@@ -156,6 +156,30 @@ def diversity(fe, gen_wavs: torch.Tensor, gen_lab: np.ndarray, real_wavs: torch.
     return dict(mean=float(np.mean(vals)) if vals else None, per_class=per)
 
 
+HF_CUT_HZ = 11_025.0
+HF_CLASSES = ("hihat_closed", "hihat_open", "crash", "ride", "metal_shaker")
+
+
+def hf_share_db(wavs: torch.Tensor, sample_rate: int, cut_hz: float = HF_CUT_HZ) -> np.ndarray:
+    """Per sound [B]: the share of its energy above ``cut_hz`` (power spectrum of the whole
+    sound), in dB; -120 dB where there is none (a model whose Nyquist frequency is the cut)."""
+    X = np.abs(np.fft.rfft(wavs.double().numpy(), axis=1)) ** 2
+    f = np.fft.rfftfreq(wavs.shape[1], 1.0 / sample_rate)
+    share = X[:, f >= cut_hz].sum(1) / (X.sum(1) + 1e-20)
+    return 10.0 * np.log10(np.maximum(share, 1e-12))
+
+
+def hf_by_class(wavs: torch.Tensor, lab: np.ndarray, sample_rate: int) -> dict:
+    """Median HF share (dB) per class of ``wavs`` [B, samples] with labels ``lab`` [B]."""
+    db = hf_share_db(wavs, sample_rate)
+    return {c: (float(np.median(db[lab == i])) if (lab == i).any() else None) for i, c in enumerate(CLASSES)}
+
+
+def per_class_mean(v: torch.Tensor, lab: np.ndarray) -> dict:
+    v = v.numpy()
+    return {c: (float(v[lab == i].mean()) if (lab == i).any() else None) for i, c in enumerate(CLASSES)}
+
+
 def timed(fn, items):
     outs, ts = [], []
     for it in items:
@@ -187,7 +211,9 @@ def eval_inverter_ckpt(path: str, a: AudioConfig, mel: torch.Tensor, x: torch.Te
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--assets", default=os.path.join(HERE, "..", "assets"))
-    ap.add_argument("--data", default=os.path.join(HERE, "cache", "dataset.npz"))
+    ap.add_argument("--data", default=None,
+                    help="data set of the model's contract (default: cache/dataset.npz for schema 1, "
+                         "cache/v2/dataset.npz for schema 2)")
     ap.add_argument("--out", default=os.path.join(HERE, "reports"))
     ap.add_argument("--classifier-minutes", type=float, default=4.0)
     ap.add_argument("--n-gen", type=int, default=30, help="generated sounds per class")
@@ -199,6 +225,8 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     meta = json.load(open(os.path.join(args.assets, "model.json")))
     a = audio_config(meta)
+    if args.data is None:
+        args.data = os.path.join(HERE, "cache", *(("dataset.npz",) if a.version == 1 else ("v2", "dataset.npz")))
     fe = MelFrontEnd(a)
     dec = torch.jit.load(os.path.join(args.assets, "decoder.pt")).eval()
     mcnn = torch.jit.load(os.path.join(args.assets, "mcnn.pt")).eval()
@@ -242,8 +270,11 @@ def main():
         for k, y in methods.items():
             sc = spectral_convergence(y, x)
             l1 = logmel_l1(fe, y, x)
+            mr = mr_stft(y, x)
             res[k] = dict(spectral_convergence=float(sc.mean()), logmel_l1=float(l1.mean()),
-                          spectral_convergence_median=float(sc.median()))
+                          spectral_convergence_median=float(sc.median()), mr_stft=float(mr.mean()),
+                          per_class_sc=per_class_mean(sc, lab.numpy()),
+                          per_class_mr_stft=per_class_mean(mr, lab.numpy()))
         res["wae_mel_reconstruction_l1_normalised"] = float((mel_rec - mel).abs().mean())
         res["wae_mel_reconstruction_l1_logmel"] = float((mel_rec - mel).abs().mean() * a.norm_std)
         res["timing_ms_per_sound"] = dict(mcnn_median=mcnn_ms, mcnn_mean=mcnn_ms_mean,
@@ -332,6 +363,15 @@ def main():
                                    class_accuracy=float((p_kit[a_] == gl_lab).mean())) for a_ in amounts},
         prior=dict(how="z ~ N(0, I)", **diversity(fe, gen_wavs, gl_lab, real_w, real_l),
                    class_accuracy=res["generated"]["accuracy"]))
+    # energy above 11 kHz: real recordings of each class vs what the model plays
+    sr = int(meta["sample_rate"])
+    res["hf_share_db"] = dict(
+        note=f"median per class of the share of energy above {HF_CUT_HZ:.0f} Hz, dB (model rate {sr} Hz)",
+        real=hf_by_class(real_w, real_l, sr), pad_sweep=hf_by_class(pad_wavs, gl_lab, sr),
+        variation_1_0=hf_by_class(kit_wavs[1.0], gl_lab, sr), prior=hf_by_class(gen_wavs, gl_lab, sr))
+    hf = res["hf_share_db"]
+    hf["gap_db_pad_sweep"] = {c: hf["pad_sweep"][c] - hf["real"][c] for c in HF_CLASSES
+                             if hf["pad_sweep"][c] is not None and hf["real"][c] is not None}
     # the sound at the pad centre (x = y = fine = 0, no variation) and at the class mean
     with torch.no_grad():
         eye = torch.eye(len(CLASSES))
@@ -352,7 +392,10 @@ def main():
     t = res["timing_ms_per_sound"]
     res["done_criteria"] = dict(
         mcnn_sc_below_gl32=res["mcnn_true_mel"]["spectral_convergence"] < res["griffin_lim_32"]["spectral_convergence"],
+        mcnn_mr_stft_below_gl32=res["mcnn_true_mel"]["mr_stft"] < res["griffin_lim_32"]["mr_stft"],
         mcnn_10x_faster_than_gl32=t["speedup_vs_gl32"] >= 10,
+        hf_share_within_6_db_for_hats_cymbals_shakers=bool(hf["gap_db_pad_sweep"]) and all(
+            abs(v) <= 6.0 for v in hf["gap_db_pad_sweep"].values()),
         every_class_above_chance_x3=all(v is not None and v > 3 / len(CLASSES)
                                         for v in res["generated"]["per_class"].values()),
         diversity_at_least_0_8_with_class_accuracy_0_75=bool(
@@ -362,6 +405,7 @@ def main():
     with open(os.path.join(args.out, "eval.json"), "w") as f:
         json.dump(res, f, indent=1)
     plots(args.out, a, fe, x, lab, methods, mel, mel_rec, gen_mels, gen_wavs, gl_lab, enc, data, meta)
+    plot_hats_cymbals(args.out, a, x, lab, pad_wavs, gen_wavs, gl_lab)
     write_report(args.out, res, meta)
     print(json.dumps({k: v for k, v in res.items() if k != "model"}, indent=1))
 
@@ -426,6 +470,40 @@ def plots(out, a, fe, x, lab, methods, mel, mel_rec, gen_mels, gen_wavs, gl_lab,
     fig.tight_layout(); fig.savefig(os.path.join(out, "latent_pca.png"), dpi=80); plt.close(fig)
 
 
+def plot_hats_cymbals(out, a, x, lab, pad_wavs, gen_wavs, gen_lab):
+    """Linear-frequency STFT (dB, 0 to Nyquist) of real validation vs generated hats and
+    cymbals: where the model's top octave and tails are (reports/hats_cymbals.png)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = ("hihat_closed", "hihat_open", "crash", "ride")
+    rows = [("real (validation)", x, lab.numpy()), ("generated: pad sweep", pad_wavs, gen_lab),
+            ("generated: z ~ N(0, I)", gen_wavs, gen_lab)]
+    win = torch.hann_window(a.n_fft)
+    fig, ax = plt.subplots(len(rows), len(names), figsize=(3.2 * len(names), 2.6 * len(rows)))
+    for j, cname in enumerate(names):
+        ci = CLASSES.index(cname)
+        for r, (title, w, lb) in enumerate(rows):
+            hit = np.nonzero(lb == ci)[0]
+            axx = ax[r, j]
+            if not len(hit):
+                axx.axis("off"); continue
+            y = peak_normalise(w[int(hit[0])].unsqueeze(0), EVAL_PEAK)[0]
+            S = torch.stft(y, a.n_fft, a.hop, a.n_fft, win, center=True, return_complex=True).abs()
+            db = 20 * torch.log10(S + 1e-6)
+            axx.imshow(db.numpy(), origin="lower", aspect="auto", vmin=-100, vmax=0,
+                       extent=(0, len(y) / a.sample_rate, 0, a.sample_rate / 2000))
+            axx.axhline(HF_CUT_HZ / 1000, color="w", lw=0.5, ls="--")
+            axx.set_title(f"{cname}: {title}", fontsize=7)
+            axx.tick_params(labelsize=6)
+            if j == 0:
+                axx.set_ylabel("kHz", fontsize=7)
+            if r == len(rows) - 1:
+                axx.set_xlabel("s", fontsize=7)
+    fig.suptitle(f"STFT dB ({a.sample_rate} Hz model; dashed: 11.025 kHz)", fontsize=9)
+    fig.tight_layout(); fig.savefig(os.path.join(out, "hats_cymbals.png"), dpi=80); plt.close(fig)
+
+
 def write_report(out, res, meta):
     tr = meta.get("training") or {}
     t = res["timing_ms_per_sound"]
@@ -448,15 +526,24 @@ def write_report(out, res, meta):
         if "timing_1thread" in ex:
             L.append(f"- export timing (1 thread, B=1): {ex['timing_1thread']}")
     L.append("\n## Reconstruction on the validation split\n")
-    L.append("| method | spectral convergence (mean) | SC (median) | log-Mel L1 (ln units) | ms per sound |")
-    L.append("|---|---|---|---|---|")
+    L.append("| method | spectral convergence (mean) | SC (median) | MR-STFT (mean) | log-Mel L1 (ln units) | ms per sound |")
+    L.append("|---|---|---|---|---|---|")
     tm = dict(mcnn_true_mel=t["mcnn_median"], griffin_lim_32=t["griffin_lim_32_median"],
               griffin_lim_100=t["griffin_lim_100_median"], wae_encode_decode_mcnn=None)
     for k in ["mcnn_true_mel", "griffin_lim_32", "griffin_lim_100", "wae_encode_decode_mcnn"]:
         r = res[k]
         ms = "" if tm[k] is None else f"{tm[k]:.2f}"
         L.append(f"| {k} | {r['spectral_convergence']:.4f} | {r['spectral_convergence_median']:.4f} | "
-                 f"{r['logmel_l1']:.4f} | {ms} |")
+                 f"{r.get('mr_stft', float('nan')):.3f} | {r['logmel_l1']:.4f} | {ms} |")
+    if "per_class_sc" in res["mcnn_true_mel"]:
+        L.append("\nPer class (validation sounds of the class; SC / MR-STFT):\n")
+        L.append("| class | inverter SC | GL-32 SC | inverter MR-STFT | GL-32 MR-STFT |")
+        L.append("|---|---|---|---|---|")
+        mi, gi = res["mcnn_true_mel"], res["griffin_lim_32"]
+        f_ = lambda v: "–" if v is None else f"{v:.3f}"
+        for c in CLASSES:
+            L.append(f"| {c} | {f_(mi['per_class_sc'][c])} | {f_(gi['per_class_sc'][c])} | "
+                     f"{f_(mi['per_class_mr_stft'][c])} | {f_(gi['per_class_mr_stft'][c])} |")
     if res.get("ablations"):
         L.append("\nInverter layouts tried (training checkpoints, eager PyTorch, same true log-Mel):\n")
         L.append("| layout | checkpoint | steps | train wall (s) | params | SC (mean) | SC (median) | ms per sound |")
@@ -499,12 +586,22 @@ def write_report(out, res, meta):
             L.append(f"| {c} | " + " | ".join("–" if v is None else f"{v:.2f}" for v in cells) + " |")
         L.append("| **mean** | " + " | ".join(f"{dv[k]['mean']:.2f}" for k in rows) + " |")
         L.append("| class accuracy | " + " | ".join(f"{dv[k]['class_accuracy']:.2f}" for k in rows) + " |")
+    if "hf_share_db" in res:
+        hf = res["hf_share_db"]
+        L.append(f"\n## Energy above 11 kHz ({hf['note']})\n")
+        L.append("| class | real | pad sweep | variation 1.0 | z ~ N(0, I) |")
+        L.append("|---|---|---|---|---|")
+        f_ = lambda v: "–" if v is None else f"{v:.1f}"
+        for c in CLASSES:
+            L.append(f"| {c} | {f_(hf['real'][c])} | {f_(hf['pad_sweep'][c])} | {f_(hf['variation_1_0'][c])} | "
+                     f"{f_(hf['prior'][c])} |")
     L.append("\n## Done criteria\n")
     for k, v in res["done_criteria"].items():
         L.append(f"- {k}: {'PASS' if v else 'FAIL'}")
     L.append("\n## Plots\n")
     for p, cap in [("spectrograms_val.png", "real vs MCNN(true mel) vs encode-decode-MCNN vs GL-32 (log-Mel)"),
                    ("waveforms_val.png", "waveforms"), ("generated_mels.png", "decoder samples from the prior"),
+                   ("hats_cymbals.png", "real vs generated hats and cymbals, linear-frequency STFT (dB)"),
                    ("latent_pca.png", "latent PCA of the training codes")]:
         L.append(f"![{cap}]({p})\n")
     with open(os.path.join(out, "report.md"), "w") as f:

@@ -29,18 +29,8 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from evaluate import GriffinLim  # noqa: E402
-from model import (CLASSES, MCNN, Decoder, MelFrontEnd, MultiResSTFTLoss, audio_config,  # noqa: E402
-                   model_config, spectral_convergence)
-
-
-def mr_stft(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Per-sound MR-STFT: mean over n_fft 512/1024/2048 of SC + log-magnitude L1."""
-    loss = MultiResSTFTLoss((512, 1024, 2048), per_item=True)
-    out = []
-    for i in range(len(x)):
-        sc, lm = loss(y[i:i + 1], x[i:i + 1])
-        out.append(float(sc + lm))
-    return torch.tensor(out)
+from model import (CLASSES, MCNN, Decoder, MelFrontEnd, audio_config, model_config, mr_stft,  # noqa: E402
+                   spectral_convergence)
 
 
 def measure_gl(wav: torch.Tensor, n_fft: int, n_mels: int, n_iter: int = 32) -> dict:

@@ -590,6 +590,18 @@ def phase_losses(phase: torch.Tensor, target: torch.Tensor, weight: torch.Tensor
     return ip, gd, iaf
 
 
+def mr_stft(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Per-sound multi-resolution STFT distance [B]: mean over n_fft 512/1024/2048 (hop n/4,
+    Hann) of spectral convergence + L1 of natural-log magnitudes floored at ~3e-4 (the inverter's
+    training loss, Yamamoto et al. 2020, "Parallel WaveGAN", §2.3). y, x: [B, samples]."""
+    loss = MultiResSTFTLoss((512, 1024, 2048), per_item=True)
+    out = []
+    for i in range(len(x)):
+        sc, lm = loss(y[i:i + 1], x[i:i + 1])
+        out.append(float(sc + lm))
+    return torch.tensor(out)
+
+
 def spectral_convergence(y: torch.Tensor, x: torch.Tensor, n_fft: int = 1024, hop: int = 256) -> torch.Tensor:
     """Per-item ||S_x - S_y||_F / ||S_x||_F on STFT magnitudes (n_fft 1024, hop 256)."""
     w = torch.hann_window(n_fft)
